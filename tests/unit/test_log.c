@@ -1,0 +1,99 @@
+/* Logging: the line format, levels, errno text, file output and reopen after rotation. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "unit.h"
+
+static void test_format(void)
+{
+	char line[256];
+	size_t n = df_log_format(line, sizeof(line), 1764298629.5, "sn", DF_LOG_WARN, 0, "hi");
+	char want[128];
+	snprintf(want, sizeof(want), "2025-11-28T02:57:09.500Z sn[%ld] WARN hi", (long)getpid());
+	UNIT_STR_EQ(line, want);
+	CU_ASSERT_EQUAL(n, strlen(want));
+	df_log_format(line, sizeof(line), 0, "sn", DF_LOG_ERROR, -ENOENT, "open x");
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "ERROR open x: No such file or directory"));
+	/* Truncation keeps a terminated string. */
+	char tiny[8];
+	CU_ASSERT_EQUAL(df_log_format(tiny, sizeof(tiny), 0, "sn", DF_LOG_INFO, 0, "x"), 7);
+	CU_ASSERT_EQUAL(strlen(tiny), 7);
+}
+
+static void test_levels(void)
+{
+	enum df_log_level l;
+	CU_ASSERT_TRUE(df_log_parse_level("DEBUG", &l) && l == DF_LOG_DEBUG);
+	CU_ASSERT_TRUE(df_log_parse_level("warning", &l) && l == DF_LOG_WARN);
+	CU_ASSERT_TRUE(df_log_parse_level("error", &l) && l == DF_LOG_ERROR);
+	CU_ASSERT_FALSE(df_log_parse_level("loud", &l));
+	CU_ASSERT_FALSE(df_log_parse_level(NULL, &l));
+	df_log_set_level(DF_LOG_INFO);
+	CU_ASSERT_EQUAL(df_log_get_level(), DF_LOG_INFO);
+	CU_ASSERT_TRUE(df_log_enabled(DF_LOG_WARN));
+	CU_ASSERT_FALSE(df_log_enabled(DF_LOG_DEBUG));
+}
+
+static char *slurp(const char *path)
+{
+	char *data = NULL;
+	size_t len;
+	if (df_read_file(path, 1 << 20, &data, &len) < 0)
+		return strdup("");
+	return data;
+}
+
+static void test_file_and_reopen(void)
+{
+	char dir[] = "/tmp/df-test-log-XXXXXX";
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	char path[128], rotated[128];
+	snprintf(path, sizeof(path), "%s/t.log", dir);
+	snprintf(rotated, sizeof(rotated), "%s/t.log.1", dir);
+	df_log_set_ident("test");
+	df_log_set_level(DF_LOG_INFO);
+	CU_ASSERT_EQUAL(df_log_open(path), 0);
+	log_info("first %d", 1);
+	log_debug("hidden %d", 2);
+	errno = EACCES;
+	log_errno(-EACCES, "with errno");
+	CU_ASSERT_EQUAL(errno, EACCES); /* logging preserves errno */
+	char *text = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "test["));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "INFO first 1\n"));
+	CU_ASSERT_PTR_NULL(strstr(text, "hidden"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ERROR with errno: Permission denied\n"));
+	free(text);
+
+	/* logrotate moves the file; reopen starts a new one. */
+	CU_ASSERT_EQUAL(rename(path, rotated), 0);
+	log_warn("to rotated");
+	CU_ASSERT_EQUAL(df_log_reopen(), 0);
+	log_warn("to new");
+	text = slurp(rotated);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "to rotated"));
+	free(text);
+	text = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "to new"));
+	CU_ASSERT_PTR_NULL(strstr(text, "to rotated"));
+	free(text);
+
+	CU_ASSERT_EQUAL(df_log_open("/nonexistent-dir/x.log"), -ENOENT);
+	df_log_close();
+	CU_ASSERT_EQUAL(df_log_reopen(), 0); /* stderr: nothing to reopen */
+	df_remove_tree(dir);
+}
+
+static const struct unit_test tests[] = {
+	UNIT_TEST(test_format),
+	UNIT_TEST(test_levels),
+	UNIT_TEST(test_file_and_reopen),
+};
+UNIT_MAIN("log", tests)

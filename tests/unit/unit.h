@@ -1,0 +1,54 @@
+/* Shared scaffolding for the CUnit test programs: each test file lists its tests in a
+ * table and calls unit_main(). The exit status is non-zero when any assertion failed or a
+ * suite could not start (CU_basic_run_tests alone reports success in both cases). */
+#ifndef DF_TEST_UNIT_H
+#define DF_TEST_UNIT_H
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct unit_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define UNIT_TEST(fn) { #fn, fn }
+
+static inline int unit_main(const char *suite_name, const struct unit_test *tests, size_t n)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);
+	if (!suite)
+		return 2;
+	for (size_t i = 0; i < n; i++) {
+		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
+			return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_ErrorCode rc = CU_basic_run_tests();
+	unsigned failures = CU_get_number_of_failure_records();
+	unsigned ran = CU_get_number_of_tests_run();
+	unsigned failed = CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	printf("\nSUMMARY %s: %u tests, %u passed, %u failed\n", suite_name, ran, ran - failed,
+	       failed);
+	return rc == CUE_SUCCESS && failures == 0 ? 0 : 1;
+}
+
+#define UNIT_MAIN(suite, table) \
+	int main(void) { return unit_main(suite, table, sizeof(table) / sizeof(table[0])); }
+
+/* Exact string equality with both values shown on failure. */
+#define UNIT_STR_EQ(actual, expected)                                                      \
+	do {                                                                                \
+		const char *a_ = (actual), *e_ = (expected);                               \
+		if (!a_ || strcmp(a_, e_) != 0)                                            \
+			fprintf(stderr, "  %s:%d: got '%s', want '%s'\n", __FILE__, __LINE__,   \
+				a_ ? a_ : "(null)", e_);                                   \
+		CU_ASSERT_STRING_EQUAL_FATAL(a_ ? a_ : "(null)", e_);                      \
+	} while (0)
+
+#endif
