@@ -14,7 +14,8 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt,
+							  va_list ap)
 {
 	(void)cls;
 	if (!df_log_enabled(DF_LOG_DEBUG))
