@@ -5,6 +5,12 @@
 #
 # Not root, or unshare unavailable: the script exits 77 (automake's SKIP) with the reason.
 # Set DF_NO_ISOLATE=1 to run in the current namespaces instead (for debugging).
+# DF_SKIP_E2E=1 skips every end-to-end script (make distcheck and package builds set it:
+# CI runs them once, in build/).
+if [ -n "${DF_SKIP_E2E:-}" ]; then
+	echo "SKIP: DF_SKIP_E2E is set"
+	exit 77
+fi
 if [ -z "${DF_ISOLATED:-}" ] && [ -z "${DF_NO_ISOLATE:-}" ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "SKIP: $0 needs root (it runs in its own network namespace)"
