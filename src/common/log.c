@@ -18,6 +18,7 @@
 static const char *log_ident = "dragonfly";
 static int log_level = DF_LOG_INFO;    /* atomic */
 static int log_fd = STDERR_FILENO;     /* atomic */
+static int log_tee;                    /* atomic: copy lines to stderr too */
 static char *log_path;                 /* guarded by path_lock */
 static pthread_mutex_t path_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -36,6 +37,11 @@ void df_log_set_level(enum df_log_level level)
 enum df_log_level df_log_get_level(void)
 {
 	return (enum df_log_level)__atomic_load_n(&log_level, __ATOMIC_RELAXED);
+}
+
+void df_log_set_tee_stderr(bool on)
+{
+	__atomic_store_n(&log_tee, on ? 1 : 0, __ATOMIC_RELAXED);
 }
 
 bool df_log_enabled(enum df_log_level level)
@@ -183,6 +189,8 @@ void df_log_msg(enum df_log_level level, int errnum, const char *fmt, ...)
 	int fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
 	/* One write per line; a short write on a full disk is not worth retrying. */
 	ssize_t w = write(fd, line, len);
+	if (fd != STDERR_FILENO && __atomic_load_n(&log_tee, __ATOMIC_RELAXED))
+		w = write(STDERR_FILENO, line, len);
 	(void)w;
 	errno = saved_errno;
 }

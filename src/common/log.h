@@ -30,6 +30,8 @@ int df_log_open(const char *path);
 /* Reopen the current file (after rotation). No-op for stderr. Returns 0 or -errno. */
 int df_log_reopen(void);
 void df_log_close(void);
+/* Also copy every line to stderr while logging to a file (a --console flag). */
+void df_log_set_tee_stderr(bool on);
 
 bool df_log_enabled(enum df_log_level level);
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,9 +92,42 @@ static void test_file_and_reopen(void)
 	df_remove_tree(dir);
 }
 
+/* --console: lines go to the file and to stderr; off again, only to the file. */
+static void test_tee_stderr(void)
+{
+	char dir[] = "/tmp/df-test-log-XXXXXX";
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	char path[128], errpath[128];
+	snprintf(path, sizeof(path), "%s/t.log", dir);
+	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+	int saved = dup(STDERR_FILENO);
+	int efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(saved >= 0 && efd >= 0);
+	fflush(stderr);
+	dup2(efd, STDERR_FILENO);
+	CU_ASSERT_EQUAL(df_log_open(path), 0);
+	df_log_set_tee_stderr(true);
+	log_info("both places");
+	df_log_set_tee_stderr(false);
+	log_info("file only");
+	df_log_close();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(efd);
+	char *file = slurp(path), *err = slurp(errpath);
+	CU_ASSERT_PTR_NOT_NULL(strstr(file, "both places"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(file, "file only"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "both places"));
+	CU_ASSERT_PTR_NULL(strstr(err, "file only"));
+	free(file);
+	free(err);
+	df_remove_tree(dir);
+}
+
 static const struct unit_test tests[] = {
 	UNIT_TEST(test_format),
 	UNIT_TEST(test_levels),
 	UNIT_TEST(test_file_and_reopen),
+	UNIT_TEST(test_tee_stderr),
 };
 UNIT_MAIN("log", tests)

@@ -1,0 +1,3 @@
+#!/bin/bash
+echo "dg_bench: being written"
+exit 0
