@@ -1,0 +1,215 @@
+/* server: start-up, the signal loop and the orderly stop (see server.h). Runs on the main
+ * thread; signals are blocked in every thread and taken with sigtimedwait here, so no
+ * handler runs in signal context. */
+#include "config.h"
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cdn.h"
+#include "ctx.h"
+#include "fsutil.h"
+#include "gc.h"
+#include "httpd.h"
+#include "log.h"
+#include "pieces.h"
+#include "ratelimit.h"
+#include "registry.h"
+#include "settings.h"
+#include "stats.h"
+#include "timeutil.h"
+#include "waitq.h"
+#include "xalloc.h"
+
+struct sn_stats sn_stats;
+
+static atomic_int active_requests; /* begun and not completed, both daemons */
+static char piece_marker;
+
+void sn_server_request_begin(struct sn_ctx *ctx, void **con_cls)
+{
+	(void)ctx;
+	atomic_fetch_add(&active_requests, 1);
+	if (con_cls && !*con_cls)
+		*con_cls = &piece_marker;
+}
+
+static void api_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+			  enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)con;
+	(void)toe;
+	if (*con_cls) {
+		atomic_fetch_sub(&active_requests, 1);
+		df_httpd_request_free(*con_cls);
+		*con_cls = NULL;
+	}
+}
+
+static void piece_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+			    enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)con;
+	(void)toe;
+	if (*con_cls) {
+		atomic_fetch_sub(&active_requests, 1);
+		*con_cls = NULL;
+	}
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int make_dirs(struct sn_ctx *ctx)
+{
+	const char *dirs[] = { ctx->repo_dir, ctx->tmp_dir };
+	for (size_t i = 0; i < 2; i++) {
+		int rc = df_mkdir_p(dirs[i], 0755);
+		if (rc < 0) {
+			log_errno(rc, "cannot create %s (check home-dir and its permissions)",
+				  dirs[i]);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct sn_ctx *ctx, bool api, uint16_t *port_r)
+{
+	const struct sn_settings *cfg = ctx->cfg;
+	char err[256];
+	struct df_httpd_options o = {
+		.bind_addr = cfg->listen,
+		.port = (uint16_t)(api ? cfg->port : cfg->download_port),
+		.threads = (unsigned)(api ? cfg->threads : cfg->piece_threads),
+		.connection_limit = (unsigned)cfg->max_connections,
+		.timeout_s = 300,
+		.allow_suspend = true, /* also gives MHD the channel quiesce needs */
+		.completed = api ? api_completed : piece_completed,
+		.completed_cls = ctx,
+	};
+	struct MHD_Daemon *d = df_httpd_start(&o, api ? sn_api_handler : sn_pieces_handler, ctx,
+					      port_r, err, sizeof(err));
+	if (!d)
+		log_error("%s port: %s", api ? "API" : "piece", err);
+	return d;
+}
+
+/* Wait for signals; returns on SIGTERM or SIGINT. */
+static void signal_loop(const sigset_t *set)
+{
+	for (;;) {
+		struct timespec ts = { 1, 0 };
+		int sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGHUP) {
+			int rc = df_log_reopen();
+			if (rc < 0)
+				log_errno(rc, "cannot reopen the log file");
+			else
+				log_info("log file reopened");
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			return;
+		}
+	}
+}
+
+static void drain(struct sn_ctx *ctx, struct MHD_Daemon *api, struct MHD_Daemon *pieces)
+{
+	atomic_store(&ctx->stopping, true);
+	MHD_socket ls[2] = { MHD_quiesce_daemon(api), MHD_quiesce_daemon(pieces) };
+	sn_waitq_stop(ctx->waitq);
+	int64_t until = df_mono_ms() + ctx->cfg->shutdown_timeout;
+	while (atomic_load(&active_requests) > 0 && df_mono_ms() < until)
+		df_sleep_ms(20);
+	int left = sn_cdn_wait_all(ctx, 5000);
+	if (left)
+		log_warn("%d CDN jobs still running at exit", left);
+	MHD_stop_daemon(api);
+	MHD_stop_daemon(pieces);
+	for (int i = 0; i < 2; i++)
+		if (ls[i] != MHD_INVALID_SOCKET)
+			close(ls[i]);
+}
+
+int sn_server_run(const struct sn_settings *cfg)
+{
+	int status = 1;
+	struct sn_ctx ctx = { .cfg = cfg };
+	struct MHD_Daemon *api = NULL, *pieces = NULL;
+	struct sn_gc *gc = NULL;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	pthread_mutex_init(&ctx.jobs_lock, NULL);
+	pthread_cond_init(&ctx.jobs_cond, NULL);
+	ctx.repo_dir = xasprintf("%s/repo/download", cfg->home_dir);
+	ctx.tmp_dir = xasprintf("%s/tmp", cfg->home_dir);
+	if (cfg->max_bandwidth > 0)
+		ctx.source_bucket = df_bucket_new(cfg->max_bandwidth - cfg->system_bandwidth, 0,
+						  NULL, NULL);
+	ctx.waitq = sn_waitq_new();
+	sn_registry_init();
+	if (make_dirs(&ctx) < 0 || sn_waitq_start(ctx.waitq) < 0)
+		goto out;
+	api = start_daemon(&ctx, true, &ctx.api_port);
+	pieces = api ? start_daemon(&ctx, false, &ctx.download_port) : NULL;
+	if (!pieces)
+		goto out;
+	gc = sn_gc_start(&ctx);
+	printf("supernode ready: api_port=%u download_port=%u\n", ctx.api_port,
+	       ctx.download_port);
+	fflush(stdout);
+	log_info("supernode %s ready: API on port %u, pieces on port %u, home %s",
+		 PACKAGE_VERSION, ctx.api_port, ctx.download_port, cfg->home_dir);
+	signal_loop(&set);
+	drain(&ctx, api, pieces);
+	api = pieces = NULL;
+	status = 0;
+	log_info("stopped: %lld registrations, %lld pulls, %lld bytes from sources, %lld "
+		 "bytes served, pieces from peers %lld / supernode %lld",
+		 (long long)SN_STAT_GET(registrations), (long long)SN_STAT_GET(pulls),
+		 (long long)SN_STAT_GET(source_bytes), (long long)SN_STAT_GET(served_bytes),
+		 (long long)SN_STAT_GET(pieces_from_peers),
+		 (long long)SN_STAT_GET(pieces_from_supernode));
+out:
+	if (api || pieces) {
+		atomic_store(&ctx.stopping, true);
+		sn_waitq_stop(ctx.waitq);
+		if (api)
+			MHD_stop_daemon(api);
+		if (pieces)
+			MHD_stop_daemon(pieces);
+	}
+	sn_gc_stop(gc);
+	sn_waitq_stop(ctx.waitq);
+	sn_cdn_wait_all(&ctx, 5000);
+	sn_registry_cleanup();
+	sn_waitq_free(ctx.waitq);
+	df_bucket_free(ctx.source_bucket);
+	free(ctx.repo_dir);
+	free(ctx.tmp_dir);
+	pthread_cond_destroy(&ctx.jobs_cond);
+	pthread_mutex_destroy(&ctx.jobs_lock);
+	return status;
+}
