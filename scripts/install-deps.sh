@@ -6,7 +6,7 @@ what=${1:-all}
 
 build_pkgs="build-essential autoconf automake pkgconf libmicrohttpd-dev libcurl4-gnutls-dev
 libgnutls28-dev libcjson-dev libinih-dev libcunit1-dev curl ca-certificates"
-test_pkgs="nginx-light iproute2 procps psmisc util-linux gnuplot-nox"
+test_pkgs="nginx-light iproute2 procps psmisc util-linux gnuplot-nox jq"
 
 case "$what" in
 build) pkgs=$build_pkgs ;;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "server.h"
 #include "settings.h"
@@ -17,6 +18,9 @@ static int configure_logging(const struct sn_settings *s)
 	df_log_parse_level(s->log_level, &level);
 	df_log_set_level(s->debug ? DF_LOG_DEBUG : level);
 	if (*s->log_file) {
+		char *dir = df_dirname(s->log_file);
+		df_mkdir_p(dir, 0755);
+		free(dir);
 		int rc = df_log_open(s->log_file);
 		if (rc < 0) {
 			fprintf(stderr, "supernode: cannot open the log file %s: %s\n", s->log_file,

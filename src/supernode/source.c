@@ -30,6 +30,7 @@ struct xfer {
 	CURL *h;
 	bool headers_done;
 	bool stop_after_headers; /* a probe: read no body */
+	bool stopped;		 /* ... and it stopped there, on purpose */
 	int cb_rc;		 /* the callback's abort reason */
 };
 
@@ -115,7 +116,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	if (headers_complete(x) < 0)
 		return 0;
 	if (x->stop_after_headers) {
-		x->cb_rc = -ECANCELED;
+		x->stopped = true;
 		return 0;
 	}
 	if (x->fn && len) {
@@ -219,9 +220,8 @@ static int perform(const struct sn_source_req *req, bool head, bool probe_range,
 	if (head)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	CURLcode cc = curl_easy_perform(h);
-	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && x.cb_rc == -ECANCELED)) {
+	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && x.stopped)) {
 		rc = headers_complete(&x);
-		rc = rc == -ECANCELED ? 0 : rc;
 	} else if (cc == CURLE_WRITE_ERROR && x.cb_rc < 0) {
 		rc = x.cb_rc;
 		snprintf(err, errsz, "%s", strerror(-rc));
