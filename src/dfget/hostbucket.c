@@ -25,6 +25,7 @@ struct dg_hostbucket {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop; /* guarded by lock */
+	bool binding; /* the re-ask thread's: the host limit holds us below our ask */
 };
 
 static void apply(struct dg_hostbucket *hb, int64_t rate)
@@ -39,10 +40,13 @@ static void apply(struct dg_hostbucket *hb, int64_t rate)
 static void ask(struct dg_hostbucket *hb)
 {
 	int64_t share = 0;
-	if (dg_uplink_rate(hb->curl, hb->port, hb->name, hb->local_limit, &share) == 0)
+	if (dg_uplink_rate(hb->curl, hb->port, hb->name, hb->local_limit, &share) == 0) {
 		apply(hb, share);
-	else
+		hb->binding = share > 0 && (hb->local_limit == 0 || share < hb->local_limit);
+	} else {
 		apply(hb, hb->local_limit);
+		hb->binding = false;
+	}
 }
 
 static void *reask_main(void *arg)
@@ -51,9 +55,10 @@ static void *reask_main(void *arg)
 	pthread_mutex_lock(&hb->lock);
 	while (!hb->stop) {
 		struct timespec ts;
+		long ms = hb->binding ? DG_RATE_REASK_FAST_MS : DG_RATE_REASK_MS;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += DG_RATE_REASK_MS / 1000;
-		ts.tv_nsec += (long)(DG_RATE_REASK_MS % 1000) * 1000000L;
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;

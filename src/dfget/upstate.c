@@ -117,7 +117,13 @@ void dg_upstate_check(struct dg_upstate *s, const char *name, int64_t total)
 	int64_t now = s->clock(s->clock_arg);
 	bool set = false;
 	pthread_mutex_lock(&s->lock);
-	get_locked(s, name, now);
+	struct uptask *t = get_locked(s, name, now);
+	if (t->ask_us == 0) {
+		/* A download about to start counts at once, so that the ones already running
+		 * make room at their next ask instead of overshooting the total meanwhile. */
+		t->ask = DG_RATE_UNLIMITED;
+		t->ask_us = now;
+	}
 	if (total > 0 && total != s->total) {
 		s->total = total;
 		set = true;

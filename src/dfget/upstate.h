@@ -32,7 +32,8 @@ struct dg_upstate;
 struct dg_upstate *dg_upstate_new(df_clock_fn clock, void *clock_arg);
 void dg_upstate_free(struct dg_upstate *s);
 
-/* /check: register (or refresh) a task file; total > 0 sets the host limit. */
+/* /check: register (or refresh) a task file; total > 0 sets the host limit. A new task
+ * counts as running (asking for everything) until its first /rate. */
 void dg_upstate_check(struct dg_upstate *s, const char *name, int64_t total);
 bool dg_upstate_known(struct dg_upstate *s, const char *name, bool *finished_r);
 /* /rate: record the ask (0 = unlimited) and return the share (0 = unlimited). An unknown

@@ -6,7 +6,7 @@
 # uploaders' own records (/server/stats), which must agree with what the clients claim.
 . "$(dirname "$0")/../lib/isolate.sh"
 . "$top_srcdir/tests/lib/origin.sh"
-[[ -r $top_srcdir/tests/lib/supernode.sh ]] && . "$top_srcdir/tests/lib/supernode.sh"
+. "$top_srcdir/tests/lib/supernode.sh"
 . "$top_srcdir/tests/lib/dfget.sh"
 trap 'dg_cleanup; sn_stop; origin_stop_all' EXIT
 set -u

@@ -92,44 +92,5 @@ dg_cleanup() {
 
 dg_sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-# Until tests/lib/supernode.sh exists (the supernode's own helpers, sourced first when it
-# does), a minimal sn_start HOME [flags] / sn_stop with the same variables: SN_PID, SN_API,
-# SN_DL, SN_URL. dg_node prints "127.0.0.1:$SN_API" for --node.
-if ! declare -F sn_start >/dev/null; then
-	sn_start() {
-		local home=$1 i
-		shift
-		mkdir -p "$home"
-		"$top_builddir/supernode" --port 0 --download-port 0 --home-dir "$home" "$@" \
-			>"$home/stdout" 2>"$home/stderr" &
-		SN_PID=$!
-		for ((i = 0; i < 200; i++)); do
-			grep -q '^supernode ready:' "$home/stdout" 2>/dev/null && break
-			kill -0 "$SN_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		SN_API=$(sed -n 's/^supernode ready: api_port=\([0-9]*\).*/\1/p' "$home/stdout")
-		SN_DL=$(sed -n 's/^supernode ready:.*download_port=\([0-9]*\).*/\1/p' "$home/stdout")
-		if [[ -z $SN_API ]]; then
-			echo "sn_start: the supernode did not start:" >&2
-			tail -n 20 "$home/stderr" >&2
-			return 1
-		fi
-		# shellcheck disable=SC2034 # for the caller
-		SN_URL="http://127.0.0.1:$SN_API"
-	}
-	sn_stop() {
-		local i
-		[[ -n ${SN_PID:-} ]] || return 0
-		kill -TERM "$SN_PID" 2>/dev/null
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$SN_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -KILL "$SN_PID" 2>/dev/null
-		wait "$SN_PID" 2>/dev/null
-		SN_PID=
-		return 0
-	}
-fi
+# --node for the supernode tests/lib/supernode.sh started.
 dg_node() { printf '127.0.0.1:%s\n' "$SN_API"; }

@@ -60,13 +60,17 @@ static void test_state(void)
 	CU_ASSERT_EQUAL(dg_upstate_rate(s, "a", 0), 0);
 	CU_ASSERT_EQUAL(df_bucket_get_rate(dg_upstate_bucket(s)), 0);
 
-	/* 8 MB for the host: the bucket follows; three downloads share it */
+	/* 8 MB for the host: the bucket follows; three downloads share it, the ones that
+	 * just registered counting at once */
+	now_us += DG_RATE_ACTIVE_US + 1; /* "a" asked long ago */
 	dg_upstate_check(s, "b", 8 * M);
-	dg_upstate_check(s, "c", 0); /* 0 does not switch the limit off */
 	CU_ASSERT_EQUAL(dg_upstate_total_limit(s), 8 * M);
 	CU_ASSERT_EQUAL(df_bucket_get_rate(dg_upstate_bucket(s)), 8 * M);
-	CU_ASSERT_EQUAL(dg_upstate_rate(s, "a", 20 * M), 8 * M);
-	CU_ASSERT_EQUAL(dg_upstate_rate(s, "b", 20 * M), 4 * M);
+	CU_ASSERT_EQUAL(dg_upstate_rate(s, "a", 20 * M), 4 * M);
+	dg_upstate_check(s, "c", 0); /* 0 does not switch the limit off */
+	CU_ASSERT_EQUAL(dg_upstate_total_limit(s), 8 * M);
+	CU_ASSERT_EQUAL(dg_upstate_rate(s, "a", 20 * M), 8 * M / 3);
+	CU_ASSERT_EQUAL(dg_upstate_rate(s, "b", 20 * M), 8 * M / 3);
 	CU_ASSERT_EQUAL(dg_upstate_rate(s, "c", 20 * M), 8 * M / 3);
 	/* one that wants little leaves the rest to the others */
 	CU_ASSERT_EQUAL(dg_upstate_rate(s, "a", 1 * M), 1 * M);
