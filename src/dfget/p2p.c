@@ -337,6 +337,7 @@ static enum session_rc finish(struct p2p *p, const struct dg_pull_reply *rp, cha
 	if (dg_swarm_complete(p->sw, rp->framed_length, &length, err, errsz) < 0)
 		return S_FATAL;
 	job->total = length;
+	log_debug("all %" PRId64 " bytes in; waiting for the whole-file digest", length);
 	char md5[33], sha[65];
 	int rc;
 	while ((rc = dg_swarm_digests(p->sw, TICK_US, md5, sha)) == -ETIMEDOUT) {
@@ -347,6 +348,7 @@ static enum session_rc finish(struct p2p *p, const struct dg_pull_reply *rp, cha
 		snprintf(err, errsz, "cannot read back %s to verify it", job->data_path);
 		return S_FATAL;
 	}
+	log_debug("whole-file md5 %s", md5);
 	if (md5_differs(rp->md5, md5) || md5_differs(job->req->md5, md5)) {
 		snprintf(err, errsz, "the file's md5 is %s, expected %s", md5,
 			 md5_differs(job->req->md5, md5) ? job->req->md5 : rp->md5);

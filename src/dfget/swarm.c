@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 
 #define MAX_PIECES_UNKNOWN (1 << 22)
 #define HASH_CHUNK (256 * 1024)
+#define WORKER_NICE 4
 
 enum { PS_MISSING, PS_QUEUED, PS_RUNNING, PS_DONE };
 
@@ -220,6 +222,12 @@ static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
 	struct dg_swarm *sw = wk->sw;
+	/* Workers yield the CPU to the in-order hasher, so that the whole-file digest keeps
+	 * pace with the pieces instead of trailing behind the last one (Linux: per thread). */
+	errno = 0;
+	int nice_now = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if (errno == 0)
+		setpriority(PRIO_PROCESS, (id_t)gettid(), nice_now + WORKER_NICE);
 	pthread_mutex_lock(&sw->lock);
 	for (;;) {
 		while (!sw->quit && !sw->wq_head)
