@@ -1,17 +1,20 @@
 #!/bin/bash
 # Install, with apt-get, whatever this project needs and the machine lacks (Debian 12).
-# Idempotent: packages already present are not touched. Usage: install-deps.sh [build|test|all]
+# Idempotent: packages already present are not touched.
+# Usage: install-deps.sh [build|test|deb|all]   (deb: what scripts/test-deb.sh needs)
 set -eu
 what=${1:-all}
 
 build_pkgs="build-essential autoconf automake pkgconf libmicrohttpd-dev libcurl4-gnutls-dev
 libgnutls28-dev libcjson-dev libinih-dev libcunit1-dev curl ca-certificates"
 test_pkgs="nginx-light iproute2 procps psmisc util-linux gnuplot-nox jq"
+deb_pkgs="dpkg-dev debhelper lintian man-db"
 
 case "$what" in
 build) pkgs=$build_pkgs ;;
-test | all) pkgs="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 [build|test|all]" >&2; exit 1 ;;
+test) pkgs="$build_pkgs $test_pkgs" ;;
+deb | all) pkgs="$build_pkgs $test_pkgs $deb_pkgs" ;;
+*) echo "usage: $0 [build|test|deb|all]" >&2; exit 1 ;;
 esac
 
 missing=()

@@ -4,6 +4,8 @@
 #   1. make check in build/       (CUnit unit tests, end-to-end tests on real processes)
 #   2. the unit tests again in build-san/, built with ASan + UBSan and -Werror
 #   3. make distcheck             (the release tarball builds and passes its unit tests)
+#   4. scripts/test-deb.sh        (Debian packages: build with unit tests, lintian, install,
+#                                  a download with the installed programs, purge)
 # then prints each CUnit summary and one last line "N passed, N failed".
 # Exit status: 0 only when everything passed. Run as root (e2e tests use network namespaces).
 set -u
@@ -51,6 +53,17 @@ else
 	failed_steps+=("make distcheck")
 fi
 
+step "Debian packages (scripts/test-deb.sh)"
+"$top/scripts/test-deb.sh" >"$top/build/test-deb.out" 2>&1
+case $? in
+0) deb=PASS ;;
+77) deb=SKIP ;;
+*) deb=FAIL; failed_steps+=("debian packages") ;;
+esac
+grep -E '^(===|FAIL|SKIP|PASS|lintian|installed|downloaded|    lintian: [EW]:)' "$top/build/test-deb.out"
+[ "$deb" != FAIL ] || tail -30 "$top/build/test-deb.out"
+echo "$deb: debian packages"
+
 step "CUnit summaries"
 for d in build build-san; do
 	for log in "$top/$d"/tests/unit/*.log; do
@@ -78,6 +91,7 @@ for d in build build-san; do
 	done
 done
 if [ "$distcheck" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+if [ "$deb" = FAIL ]; then failed=$((failed + 1)); else passed=$((passed + 1)); fi
 [ ${#failed_steps[@]} -eq 0 ] || echo "failed steps: ${failed_steps[*]}"
 echo
 echo "took $(($(date +%s) - t0)) s"
