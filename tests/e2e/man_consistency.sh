@@ -4,11 +4,12 @@
 #   * every long option `<prog> --help` prints is documented (as an item) in <prog>'s page,
 #     and every option the page documents exists in --help (for dfdaemon once its --help
 #     lists more than --help and --version: it is still being written);
-#   * every key of etc/<prog>.conf, and every key `supernode --check-config` prints, is an
-#     item of <prog>.conf(5), and every key that page documents exists;
+#   * every key of etc/<prog>.conf (commented-out examples too), and every key
+#     `<prog> --check-config` prints, is an item of <prog>.conf(5), and every key that page
+#     documents exists;
 #   * the defaults agree: those --help states ("default X", "(3m)") appear in the option's
-#     item, and each default `supernode --check-config` reports on an empty file appears as
-#     "Default: X" in supernode(8) and supernode.conf(5);
+#     item, and each default `<prog> --check-config` reports for an empty file appears as
+#     "Default: X" in <prog>.conf(5) (and in supernode(8), whose flags are its keys);
 #   * man(1) renders every page without a warning, and lexgrog(1) reads its NAME line (what
 #     lintian checks).
 # It checks itself first: a --help with an undocumented option and a configuration file
@@ -47,17 +48,24 @@ tags() {
 
 # Long options in a text: --name tokens (lowercase first letter, so --NAME is a placeholder).
 long_opts() {
-	grep -oE -- '(^|[^A-Za-z0-9-])--[a-z][a-z0-9-]*' | sed 's/^[^-]*//' | sort -u
+	grep -oE -- '(^|[^A-Za-z0-9-])--[a-z][A-Za-z0-9-]*' | sed 's/^[^-]*//' | sort -u
 }
 
-# The configuration keys of a tag list or of an INI file: the first word before " = ".
+# The keys of an INI file, including commented-out examples ("#certpem = FILE", no space
+# after the comment sign, unlike prose).
+ini_keys() {
+	sed -nE 's/^[#;]?([A-Za-z0-9_.-]+)[[:space:]]*=.*/\1/p' | sort -u
+}
+
+# The configuration keys of a tag list or of a --check-config dump: the first word before
+# " = ".
 conf_keys() {
 	sed -nE 's/^[[:space:]]*(\.[A-Z]+[[:space:]]+)?([A-Za-z0-9_.-]+)[[:space:]]*"?[[:space:]]*=.*/\2/p' |
 		sort -u
 }
 
 # The body of the .TP item whose tag holds the word $2 (not as part of a longer word),
-# normalized, on one line.
+# normalized, on one line. Tags grouped with .PD 0 share the body that follows them.
 item_text() {
 	norm "$1" | awk -v key="$2" '
 		function has(line,   i, c1, c2) {
@@ -71,14 +79,14 @@ item_text() {
 			return 0
 		}
 		/^\.(SH|SS|PP|TP)/ {
-			if (inside)
+			if (inside && !(body == 0 && $0 ~ /^\.TP/))
 				exit
 			tag = $0 ~ /^\.TP/
 			next
 		}
 		/^\.PD/ { next }
-		tag { tag = 0; inside = has($0, key); next }
-		inside { printf "%s ", $0 }'
+		tag { tag = 0; if (!inside) inside = has($0, key); next }
+		inside { printf "%s ", $0; body = 1 }'
 }
 
 # check_options HELP_FILE PAGE STRICT: options of --help against the page's items.
@@ -102,7 +110,7 @@ check_options() {
 check_help_defaults() {
 	local help=$1 page=$2 line opt val text
 	while IFS= read -r line; do
-		opt=$(grep -oE -- '--[a-z][a-z0-9-]*' <<<"$line" | head -1)
+		opt=$(grep -oE -- '--[a-z][A-Za-z0-9-]*' <<<"$line" | head -1)
 		[ -n "$opt" ] || continue
 		val=$(sed -nE 's/.*\(default ([^ ;),]+).*/\1/p; s/.*\(([0-9]+[A-Za-z]*)\)$/\1/p' \
 			<<<"$line" | head -1)
@@ -142,6 +150,28 @@ check_default() {
 	text=$(item_text "$page" "$word")
 	grep -qE -- "Default: $(sed 's/[.[\*^$]/\\&/g' <<<"$want")([ .,;)]|$)" <<<"$text" ||
 		fail "$(basename "$page"): $word defaults to '$val'; its item says: ${text:-nothing}"
+}
+
+# check_dump PROG BIN PAGE: a program with --check-config prints its compiled-in keys and
+# defaults for an empty file: every key joins $TMP/PROG.keys (a key missing from etc/ is
+# still a key), and every default must be in PROG.conf(5) ("Default: X"); the supernode's
+# keys are also its flags, so in supernode(8) too.
+check_dump() {
+	local prog=$1 bin=$2 page=$3 line key val
+	grep -qE -- '--check-config' "$TMP/$prog.help" || return 0
+	: >"$TMP/empty.conf"
+	"$bin" --config "$TMP/empty.conf" --check-config >"$TMP/$prog.dump" 2>&1 ||
+		fail "$prog --check-config on an empty file: $(cat "$TMP/$prog.dump")"
+	conf_keys <"$TMP/$prog.dump" | sort -u - "$TMP/$prog.keys" >"$TMP/$prog.all"
+	mv "$TMP/$prog.all" "$TMP/$prog.keys"
+	while IFS= read -r line; do
+		[[ $line =~ ^([a-z0-9_-]+)\ =\ ?(.*)$ ]] || continue
+		key=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
+		check_default "$MAN/$prog.conf.5" "$key" "$val"
+		if [ "$prog" = supernode ]; then
+			case "$val" in true | false) ;; *) check_default "$page" "--$key" "$val" ;; esac
+		fi
+	done <"$TMP/$prog.dump"
 }
 
 render() {
@@ -189,21 +219,8 @@ for prog in supernode dfget dfdaemon; do
 	render "$page"
 	render "$MAN/$prog.conf.5"
 	if [ -f "$ETC/$prog.conf" ]; then
-		conf_keys <"$ETC/$prog.conf" >"$TMP/$prog.keys"
-		if [ "$prog" = supernode ]; then
-			# The compiled-in key table too: a key missing from etc/ is still a key.
-			: >"$TMP/empty.conf"
-			"$bin" --config "$TMP/empty.conf" --check-config >"$TMP/sn.dump" 2>&1 ||
-				fail "supernode --check-config on an empty file: $(cat "$TMP/sn.dump")"
-			conf_keys <"$TMP/sn.dump" | sort -u - "$TMP/$prog.keys" >"$TMP/$prog.all"
-			mv "$TMP/$prog.all" "$TMP/$prog.keys"
-			while IFS= read -r line; do
-				[[ $line =~ ^([a-z0-9-]+)\ =\ ?(.*)$ ]] || continue
-				key=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
-				check_default "$MAN/supernode.conf.5" "$key" "$val"
-				case "$val" in true | false) ;; *) check_default "$page" "--$key" "$val" ;; esac
-			done <"$TMP/sn.dump"
-		fi
+		ini_keys <"$ETC/$prog.conf" >"$TMP/$prog.keys"
+		check_dump "$prog" "$bin" "$page"
 		check_conf "$TMP/$prog.keys" "$MAN/$prog.conf.5" yes
 	else
 		echo "NOTE: etc/$prog.conf does not exist yet: $prog.conf(5) not checked against it"
