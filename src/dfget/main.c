@@ -37,6 +37,7 @@ static int setup_log(const struct dg_cli *cli, const char *file)
 	char err[512];
 	if (dg_home_init(&home, cli->s.home, true, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dfget: error: %s\n", err);
+		dg_home_cleanup(&home);
 		return -1;
 	}
 	char *path = xasprintf("%s/%s", home.logs, file);

@@ -31,7 +31,7 @@ struct dg_home {
 };
 
 /* Fill h for root ("~/" expanded). With create, make the directories (0755). Returns 0 or
- * -errno with the reason in err. */
+ * -errno with the reason in err; either way h is then the caller's to dg_home_cleanup. */
 int dg_home_init(struct dg_home *h, const char *root, bool create, char *err, size_t errsz);
 void dg_home_cleanup(struct dg_home *h);
 
