@@ -9,7 +9,8 @@
 #   4. in fresh network and PID namespaces (like tests/lib/isolate.sh): start the installed
 #      supernode by hand, as the service would (user dragonfly, /etc/dragonfly/supernode.conf,
 #      state in /var/lib/dragonfly), serve a file with nginx on loopback and download it with
-#      the installed dfget through the supernode (--notbs: P2P or fail), verify it;
+#      the installed dfget through the supernode (--notbs: P2P or fail), verify it; start
+#      the installed dfdaemon as its unit would and fetch the file through it as a proxy;
 #   5. remove, then purge the supernode (its conffile and cache go, what dfdaemon and dfget
 #      share stays), then purge all three and check nothing is left: no files under
 #      /etc/dragonfly, /var/lib/dragonfly, /var/log/dragonfly, no programs, units or dpkg
@@ -32,8 +33,10 @@ if [ "${1:-}" = --download ]; then
 	# shellcheck source=../tests/lib/origin.sh
 	. "$top/tests/lib/origin.sh"
 	sn_pid=
+	dd_pid=
 	cleanup_ns() {
 		[ -z "$sn_pid" ] || { kill -TERM "$sn_pid" 2>/dev/null; wait "$sn_pid" 2>/dev/null; }
+		[ -z "$dd_pid" ] || { kill -TERM "$dd_pid" 2>/dev/null; wait "$dd_pid" 2>/dev/null; }
 		origin_stop_all
 	}
 	trap cleanup_ns EXIT
@@ -79,6 +82,29 @@ if [ "${1:-}" = --download ]; then
 		"the origin sent $sent bytes (to the supernode); cache in /var/lib/dragonfly"
 	upid=$(cat "$work/client/home/meta/uploader.pid" 2>/dev/null)
 	[ -z "$upid" ] || kill -TERM "$upid" 2>/dev/null
+	if /usr/sbin/dfdaemon --help | grep -q -- --check-config; then
+		# The unit's way: user dragonfly, HOME /var/lib/dragonfly/dfdaemon (StateDirectory),
+		# the installed configuration; then a request through it as an HTTP proxy.
+		install -d -o dragonfly -g dragonfly -m 0750 /var/lib/dragonfly/dfdaemon
+		HOME=/var/lib/dragonfly/dfdaemon setpriv --reuid=dragonfly --regid=dragonfly \
+			--init-groups /usr/sbin/dfdaemon --config /etc/dragonfly/dfdaemon.conf \
+			>"$work/dd.out" 2>"$work/dd.log" </dev/null &
+		dd_pid=$!
+		for _ in $(seq 200); do
+			grep -q '^dfdaemon ready: port=65001' "$work/dd.out" && break
+			kill -0 "$dd_pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		grep -q '^dfdaemon ready: ' "$work/dd.out" ||
+			{ echo "FAIL: the installed dfdaemon did not come up:"; tail -20 "$work/dd.log"; exit 1; }
+		got=$(curl -sf -x http://127.0.0.1:65001 "$ORIGIN_URL/file.bin" | sha256sum)
+		[ "$got" = "$want" ] ||
+			{ echo "FAIL: a GET through the installed dfdaemon"; tail -20 "$work/dd.log"; exit 1; }
+		kill -TERM "$dd_pid"
+		wait "$dd_pid" || { echo "FAIL: dfdaemon exited $? on SIGTERM"; exit 1; }
+		dd_pid=
+		echo "installed dfdaemon is up as user dragonfly ($(cat "$work/dd.out")), proxies a GET"
+	fi
 	kill -TERM "$sn_pid"
 	wait "$sn_pid"
 	rc=$?
