@@ -379,13 +379,15 @@ static void send_final(struct p2p *p, bool ok)
 		dg_pull_reply_cleanup(&rp);
 }
 
-/* Offer a 601's tasks; pieces we hold are reported good at once. */
+/* Offer a 601's tasks; pieces we hold are reported good at once. Returns the number of
+ * pieces that made progress possible (new work or reports), or -EPROTO. */
 static int offer(struct p2p *p, const struct dg_pull_reply *rp, char *err, size_t errsz)
 {
 	struct dg_job *job = p->job;
 	struct dg_piece_task *already = NULL;
-	size_t nalready = 0;
-	int rc = dg_swarm_offer(p->sw, rp->tasks, rp->ntasks, &already, &nalready, err, errsz);
+	size_t nalready = 0, queued = 0;
+	int rc = dg_swarm_offer(p->sw, rp->tasks, rp->ntasks, &already, &nalready, &queued, err,
+				errsz);
 	for (size_t i = 0; i < nalready; i++) {
 		char e[256];
 		if (dg_sn_piece_suc(job->ctl, job->node, job->task_id, job->cid, already[i].cid,
@@ -395,7 +397,7 @@ static int offer(struct p2p *p, const struct dg_pull_reply *rp, char *err, size_
 		dg_piece_task_cleanup(&already[i]);
 	}
 	free(already);
-	return rc;
+	return rc < 0 ? rc : (int)(queued + nalready);
 }
 
 static enum session_rc pull_loop(struct p2p *p, const struct dg_node *node, char *err,
@@ -424,9 +426,13 @@ static enum session_rc pull_loop(struct p2p *p, const struct dg_node *node, char
 		enum session_rc s = S_DONE;
 		switch (rp.code) {
 		case DF_CODE_PEER_CONTINUE:
-			backoff_us = 0;
-			if (offer(p, &rp, err, errsz) < 0)
+			rc = offer(p, &rp, err, errsz);
+			if (rc < 0)
 				s = S_NODE_FAILED;
+			/* nothing new in it: pause like after a quick 602 */
+			backoff_us = rc > 0 ? 0 : backoff_us ? backoff_us * 2 : 20000;
+			if (backoff_us > 500000)
+				backoff_us = 500000;
 			break;
 		case DF_CODE_PEER_FINISH:
 			s = finish(p, &rp, err, errsz);

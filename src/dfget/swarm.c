@@ -381,10 +381,11 @@ void dg_swarm_set_node(struct dg_swarm *sw, const char *hostport, const char *ta
 }
 
 int dg_swarm_offer(struct dg_swarm *sw, const struct dg_piece_task *tasks, size_t n,
-		   struct dg_piece_task **already_r, size_t *nalready_r, char *err, size_t errsz)
+		   struct dg_piece_task **already_r, size_t *nalready_r, size_t *queued_r,
+		   char *err, size_t errsz)
 {
 	struct dg_piece_task *already = NULL;
-	size_t nalready = 0;
+	size_t nalready = 0, queued = 0;
 	int result = 0;
 	pthread_mutex_lock(&sw->lock);
 	for (size_t i = 0; i < n; i++) {
@@ -405,6 +406,7 @@ int dg_swarm_offer(struct dg_swarm *sw, const struct dg_piece_task *tasks, size_
 			struct work *w = xcalloc(1, sizeof(*w));
 			dg_piece_task_copy(&w->t, t);
 			p->st = PS_QUEUED;
+			queued++;
 			if (sw->wq_tail)
 				sw->wq_tail->next = w;
 			else
@@ -416,6 +418,7 @@ int dg_swarm_offer(struct dg_swarm *sw, const struct dg_piece_task *tasks, size_
 	pthread_mutex_unlock(&sw->lock);
 	*already_r = already;
 	*nalready_r = nalready;
+	*queued_r = queued;
 	return result;
 }
 

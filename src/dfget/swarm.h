@@ -47,10 +47,12 @@ int32_t dg_swarm_piece_size(struct dg_swarm *sw);
 void dg_swarm_set_node(struct dg_swarm *sw, const char *hostport, const char *task_id);
 
 /* Offer piece tasks from a 601 reply. Pieces we hold come back in already_r (copies, the
- * caller's: report them good); queued or running ones are skipped. Returns 0, or -EPROTO
- * when a task does not fit the geometry (wrong piece size, beyond the end). */
+ * caller's: report them good); queued or running ones are skipped; *queued_r counts the
+ * new work. Returns 0, or -EPROTO when a task does not fit the geometry (wrong piece
+ * size, beyond the end). */
 int dg_swarm_offer(struct dg_swarm *sw, const struct dg_piece_task *tasks, size_t n,
-		   struct dg_piece_task **already_r, size_t *nalready_r, char *err, size_t errsz);
+		   struct dg_piece_task **already_r, size_t *nalready_r, size_t *queued_r,
+		   char *err, size_t errsz);
 
 enum dg_swarm_event {
 	DG_SWARM_RESULT, /* *res_r holds a result */
