@@ -47,7 +47,8 @@ void dg_progress_format(const struct dg_progress *p, double rate, int width, cha
 		snprintf(eta, sizeof(eta), "--");
 	int64_t got = p->from_peers + p->from_supernode + p->from_source;
 	char tail[256];
-	snprintf(tail, sizeof(tail), " %3d%%  %s/%s  %s/s  ETA %s  peers %d%% sn %d%% src %d%%",
+	/* fixed widths, so that the bar keeps its length as the numbers change */
+	snprintf(tail, sizeof(tail), " %3d%% %9s/%-9s %9s/s  ETA %-6s peers %3d%% sn %3d%% src %3d%%",
 		 p->total > 0 ? pct(p->done, p->total) : (p->finished ? 100 : 0), done, total,
 		 rbuf, eta, pct(p->from_peers, got), pct(p->from_supernode, got),
 		 pct(p->from_source, got));
