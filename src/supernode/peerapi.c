@@ -113,17 +113,20 @@ enum MHD_Result sn_peerapi_piece_suc(struct sn_ctx *ctx, struct MHD_Connection *
 	const char *dst = df_httpd_arg(con, "dstCid");
 	int64_t piece = range && t->piece_size > 0 ? df_piece_num_of_range(range, t->piece_size)
 						 : -1;
-	bool ok = piece >= 0 && piece < t->prog->npieces;
+	bool ok = piece >= 0 && piece < t->prog->npieces, done = false;
 	if (ok) {
 		int before = t->prog->sn_load;
 		sn_progress_suc(t->prog, c, piece, sn_resolve_src_locked(t, dst ? dst : ""));
 		sn_sync_load_locked(ctx, t, before);
 		t->last_access_ms = df_mono_ms();
 		sn_task_bump_locked(t);
+		done = sn_progress_client_done(t->prog, c);
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (ok) {
-		sn_waitq_wake(ctx->waitq, &t->waiters, (int)ctx->cfg->up_limit + 1);
+		/* A new holder serves up-limit others, and the freed slot one more; a client
+		 * that now holds everything may have its own pull parked: wake all then. */
+		sn_waitq_wake(ctx->waitq, &t->waiters, done ? -1 : (int)ctx->cfg->up_limit + 1);
 		res = sn_reply_code(con, DF_CODE_GET_PIECE_REPORT, NULL);
 	} else {
 		res = sn_reply_error(con, MHD_HTTP_BAD_REQUEST, DF_CODE_PARAM_ERROR,

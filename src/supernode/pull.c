@@ -148,6 +148,8 @@ static void decide_locked(struct sn_ctx *ctx, struct sn_task *t, struct MHD_Conn
 	if (!st->applied) {
 		apply_report_locked(ctx, t, c, con, a);
 		st->applied = true;
+		if (a->released)
+			sn_task_bump_locked(t); /* a slot is free: waiters must look again */
 	}
 	if (status && atoi(status) == DF_STATUS_FINISH) {
 		sn_progress_finish(p, c);
@@ -177,6 +179,10 @@ static void decide_locked(struct sn_ctx *ctx, struct sn_task *t, struct MHD_Conn
 				SN_STAT_ADD(pieces_from_peers, 1);
 		}
 		a->code = a->n ? DF_CODE_PEER_CONTINUE : DF_CODE_PEER_WAIT;
+		if (!a->n)
+			log_debug("task %.12s: nothing for %s now (holds %lld of %lld, %d in "
+				  "flight; supernode load %d)", t->id, c->cid, (long long)c->nhave,
+				  (long long)p->npieces, c->ninf, load);
 	} else {
 		a->code = DF_CODE_PEER_WAIT; /* the length is being learned */
 	}
