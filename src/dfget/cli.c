@@ -394,6 +394,8 @@ static int apply_flag(struct dg_cli *cli, const struct flag_val *v, char *err, s
 	return 0;
 }
 
+static int validate_download(struct dg_cli *cli, char *err, size_t errsz);
+
 /* Checks that need the whole picture. */
 static int validate(struct dg_cli *cli, char *err, size_t errsz)
 {
@@ -416,8 +418,12 @@ static int validate(struct dg_cli *cli, char *err, size_t errsz)
 		snprintf(err, errsz, "--home must not be empty");
 		return -EINVAL;
 	}
-	if (cli->command != DG_CMD_DOWNLOAD)
-		return 0;
+	return cli->command == DG_CMD_DOWNLOAD ? validate_download(cli, err, errsz) : 0;
+}
+
+static int validate_download(struct dg_cli *cli, char *err, size_t errsz)
+{
+	struct dg_settings *s = &cli->s;
 	if (!cli->url) {
 		snprintf(err, errsz, "no URL given: dfget -u URL [-o FILE] (see --help)");
 		return -EINVAL;

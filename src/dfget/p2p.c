@@ -400,12 +400,59 @@ static int offer(struct p2p *p, const struct dg_pull_reply *rp, char *err, size_
 	return rc < 0 ? rc : (int)(queued + nalready);
 }
 
+/* What the pull loop carries from one reply to the next. */
+struct loop_state {
+	int transport_fails;
+	int reregs;
+	int64_t backoff_us;
+};
+
+/* Act on one reply (not 600). S_DONE: go on with the next pull. */
+static enum session_rc on_reply(struct p2p *p, const struct dg_node *node,
+				struct dg_pull_reply *rp, int64_t t0, struct loop_state *ls,
+				char *err, size_t errsz)
+{
+	int rc;
+	switch (rp->code) {
+	case DF_CODE_PEER_CONTINUE:
+		rc = offer(p, rp, err, errsz);
+		if (rc < 0)
+			return S_NODE_FAILED;
+		/* nothing new in it: pause like after a quick 602 */
+		ls->backoff_us = rc > 0 ? 0 : ls->backoff_us ? ls->backoff_us * 2 : 20000;
+		break;
+	case DF_CODE_PEER_WAIT:
+		/* The supernode holds a pull up to ~1 s itself; one that answers at once gets
+		 * a short, growing pause. */
+		if (df_mono_us() - t0 < 100000)
+			ls->backoff_us = ls->backoff_us ? ls->backoff_us * 2 : 20000;
+		else
+			ls->backoff_us = 0;
+		break;
+	case DF_CODE_TARGET_NOT_FOUND:
+		if (ls->reregs++ >= 2) {
+			snprintf(err, errsz, "supernode %s keeps forgetting the task", node->hostport);
+			return S_NODE_FAILED;
+		}
+		log_warn("supernode %s does not know the task any more: registering again",
+			 node->hostport);
+		clear_pend(p);
+		return registration(p, node, err, errsz);
+	default:
+		snprintf(err, errsz, "supernode %s answered %d %s", node->hostport, rp->code,
+			 rp->msg);
+		return S_NODE_FAILED;
+	}
+	if (ls->backoff_us > 500000)
+		ls->backoff_us = 500000;
+	return wait_next(p, ls->backoff_us, err, errsz);
+}
+
 static enum session_rc pull_loop(struct p2p *p, const struct dg_node *node, char *err,
 				 size_t errsz)
 {
 	struct dg_job *job = p->job;
-	int transport_fails = 0, reregs = 0;
-	int64_t backoff_us = 0;
+	struct loop_state ls = { 0, 0, 0 };
 	for (;;) {
 		if (expired(p, err, errsz))
 			return S_FATAL;
@@ -413,70 +460,28 @@ static enum session_rc pull_loop(struct p2p *p, const struct dg_node *node, char
 					      p->rq_result, p->rq_status };
 		struct dg_pull_reply rp;
 		int64_t t0 = df_mono_us();
-		int rc = dg_sn_pull(job->ctl, node->hostport, &rq, remaining_ms(job, 20000), &rp,
-				    err, errsz);
-		if (rc < 0) {
-			if (++transport_fails > 2)
+		if (dg_sn_pull(job->ctl, node->hostport, &rq, remaining_ms(job, 20000), &rp, err,
+			       errsz) < 0) {
+			if (++ls.transport_fails > 2)
 				return S_NODE_FAILED;
 			log_warn("pull from %s failed (%s); retrying", node->hostport, err);
-			df_sleep_ms(100 * transport_fails);
+			df_sleep_ms(100 * ls.transport_fails);
 			continue;
 		}
-		transport_fails = 0;
-		enum session_rc s = S_DONE;
-		switch (rp.code) {
-		case DF_CODE_PEER_CONTINUE:
-			rc = offer(p, &rp, err, errsz);
-			if (rc < 0)
-				s = S_NODE_FAILED;
-			/* nothing new in it: pause like after a quick 602 */
-			backoff_us = rc > 0 ? 0 : backoff_us ? backoff_us * 2 : 20000;
-			if (backoff_us > 500000)
-				backoff_us = 500000;
-			break;
-		case DF_CODE_PEER_FINISH:
+		ls.transport_fails = 0;
+		enum session_rc s;
+		if (rp.code == DF_CODE_PEER_FINISH) {
 			s = finish(p, &rp, err, errsz);
 			send_final(p, s == S_DONE);
 			dg_pull_reply_cleanup(&rp);
 			return s == S_DONE ? S_DONE : S_FATAL;
-		case DF_CODE_PEER_WAIT:
-			/* The supernode holds a pull up to ~1 s itself; one that answers at
-			 * once gets a short, growing pause. */
-			if (df_mono_us() - t0 < 100000)
-				backoff_us = backoff_us ? backoff_us * 2 : 20000;
-			else
-				backoff_us = 0;
-			if (backoff_us > 500000)
-				backoff_us = 500000;
-			break;
-		case DF_CODE_TARGET_NOT_FOUND:
-			dg_pull_reply_cleanup(&rp);
-			if (reregs++ >= 2) {
-				snprintf(err, errsz, "supernode %s keeps forgetting the task",
-					 node->hostport);
-				return S_NODE_FAILED;
-			}
-			log_warn("supernode %s does not know the task any more: registering again",
-				 node->hostport);
-			clear_pend(p);
-			s = registration(p, node, err, errsz);
-			if (s != S_DONE)
-				return s;
-			continue;
-		default:
-			snprintf(err, errsz, "supernode %s answered %d %s", node->hostport, rp.code,
-				 rp.msg);
-			s = S_NODE_FAILED;
-			break;
 		}
+		s = on_reply(p, node, &rp, t0, &ls, err, errsz);
 		dg_pull_reply_cleanup(&rp);
+		if (s == S_FATAL)
+			send_final(p, false);
 		if (s != S_DONE)
 			return s;
-		s = wait_next(p, backoff_us, err, errsz);
-		if (s != S_DONE) {
-			send_final(p, false);
-			return s;
-		}
 	}
 }
 

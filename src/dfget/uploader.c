@@ -491,6 +491,27 @@ static struct MHD_Daemon *listen_on(struct upsrv *srv, const struct dg_uploader_
 	return NULL;
 }
 
+/* Until idle long enough or told to quit: the expiry GC every quarter of the expire time
+ * (between 250 ms and 30 s). */
+static void housekeeping(struct upsrv *srv, CURL *h, volatile sig_atomic_t *quit)
+{
+	int64_t gc_every = srv->expire_us / 4;
+	if (gc_every > 30000000)
+		gc_every = 30000000;
+	if (gc_every < 250000)
+		gc_every = 250000;
+	int64_t next_gc = df_mono_us() + gc_every;
+	while (!*quit) {
+		df_sleep_us(100000);
+		if (df_mono_us() >= next_gc) {
+			gc(srv, h);
+			next_gc = df_mono_us() + gc_every;
+		}
+		if (idle_exit(srv))
+			break;
+	}
+}
+
 static int check_not_running(struct upsrv *srv, char *err, size_t errsz)
 {
 	uint16_t port = 0;
@@ -570,21 +591,7 @@ int dg_uploader_run(const struct dg_uploader_opts *o, volatile sig_atomic_t *qui
 		 srv.home.root, (unsigned)srv.port, srv.alive_us / 1000000,
 		 srv.expire_us / 1000000);
 	h = df_curl_new();
-	int64_t gc_every = srv.expire_us / 4;
-	if (gc_every > 30000000)
-		gc_every = 30000000;
-	if (gc_every < 250000)
-		gc_every = 250000;
-	int64_t next_gc = df_mono_us() + gc_every;
-	while (!*quit) {
-		df_sleep_us(100000);
-		if (df_mono_us() >= next_gc) {
-			gc(&srv, h);
-			next_gc = df_mono_us() + gc_every;
-		}
-		if (idle_exit(&srv))
-			break;
-	}
+	housekeeping(&srv, h, quit);
 	if (*quit) {
 		log_info("signal: shutting down");
 		unpublish(&srv);
