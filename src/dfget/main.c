@@ -21,12 +21,14 @@
 #include "uploader.h"
 #include "xalloc.h"
 
-static volatile sig_atomic_t quit;
+static volatile sig_atomic_t quit, reopen_log;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	quit = 1;
+	if (sig == SIGHUP)
+		reopen_log = 1;
+	else
+		quit = 1;
 }
 
 static int setup_log(const struct dg_cli *cli, const char *file)
@@ -59,12 +61,14 @@ static int run_server(const struct dg_cli *cli)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* logrotate: reopen dfserver.log */
 	signal(SIGPIPE, SIG_IGN);
 	struct dg_uploader_opts o = {
 		.home = cli->s.home,
 		.port = (uint16_t)cli->s.port,
 		.alive_ms = cli->s.alivetime,
 		.expire_ms = cli->s.expiretime,
+		.reopen_log = &reopen_log,
 	};
 	char err[512];
 	int rc = dg_uploader_run(&o, &quit, err, sizeof(err));

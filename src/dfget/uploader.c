@@ -493,7 +493,8 @@ static struct MHD_Daemon *listen_on(struct upsrv *srv, const struct dg_uploader_
 
 /* Until idle long enough or told to quit: the expiry GC every quarter of the expire time
  * (between 250 ms and 30 s). */
-static void housekeeping(struct upsrv *srv, CURL *h, volatile sig_atomic_t *quit)
+static void housekeeping(struct upsrv *srv, CURL *h, volatile sig_atomic_t *quit,
+			 volatile sig_atomic_t *reopen_log)
 {
 	int64_t gc_every = srv->expire_us / 4;
 	if (gc_every > 30000000)
@@ -503,6 +504,11 @@ static void housekeeping(struct upsrv *srv, CURL *h, volatile sig_atomic_t *quit
 	int64_t next_gc = df_mono_us() + gc_every;
 	while (!*quit) {
 		df_sleep_us(100000);
+		if (reopen_log && *reopen_log) {
+			*reopen_log = 0;
+			df_log_reopen();
+			log_info("log reopened");
+		}
 		if (df_mono_us() >= next_gc) {
 			gc(srv, h);
 			next_gc = df_mono_us() + gc_every;
@@ -591,7 +597,7 @@ int dg_uploader_run(const struct dg_uploader_opts *o, volatile sig_atomic_t *qui
 		 srv.home.root, (unsigned)srv.port, srv.alive_us / 1000000,
 		 srv.expire_us / 1000000);
 	h = df_curl_new();
-	housekeeping(&srv, h, quit);
+	housekeeping(&srv, h, quit, o->reopen_log);
 	if (*quit) {
 		log_info("signal: shutting down");
 		unpublish(&srv);

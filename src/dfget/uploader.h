@@ -23,6 +23,7 @@ struct dg_uploader_opts {
 	int64_t alive_ms;
 	int64_t expire_ms;
 	unsigned threads; /* 0 = 8 */
+	volatile sig_atomic_t *reopen_log; /* set (by a SIGHUP handler): reopen the log file */
 };
 
 /* Run until idle for alive_ms or until *quit becomes non-zero (a signal handler sets it).

@@ -2,8 +2,9 @@
 # The per-host uploader (`dfget server`) with real processes: eight dfgets started at once
 # on one host start exactly one uploader and all register with it; it serves the host's
 # files to another host; a finished file unused for --expiretime is deleted while the
-# uploader stays; after --alivetime idle it tells the supernode service/down, deletes what
-# it served, clears host.meta and exits; the next dfget starts a new one.
+# uploader stays; SIGHUP reopens its log; after --alivetime idle it tells the supernode
+# service/down, deletes what it served, clears host.meta and exits; the next dfget starts
+# a new one.
 . "$(dirname "$0")/../lib/isolate.sh"
 . "$top_srcdir/tests/lib/origin.sh"
 . "$top_srcdir/tests/lib/supernode.sh"
@@ -63,9 +64,15 @@ tasks=$(curl -s --noproxy '*' "http://127.0.0.1:$port/server/stats" | grep -o '"
 dg_expect 0 "100% from peers" -u "$ORIGIN_URL/f1" -o "$DG_TMP/out/g1" -n "$node" \
 	--home "$(dg_home G)" --notbs || fail=1
 
-# 3. Idle for --alivetime (3 s): service down to the supernode, files gone, host.meta
-#    cleared, process gone.
+# 3. logrotate: after SIGHUP the uploader writes to a new dfserver.log.
 upid=$(cat "$home/meta/uploader.pid")
+mv "$home/logs/dfserver.log" "$home/logs/dfserver.log.1"
+kill -HUP "$upid"
+log_back() { grep -q "log reopened" "$home/logs/dfserver.log" 2>/dev/null; }
+wait_for 5 log_back || { dg_fail "no new dfserver.log after SIGHUP"; fail=1; }
+
+# 4. Idle for --alivetime (3 s): service down to the supernode, files gone, host.meta
+#    cleared, process gone.
 wait_for 15 test ! -e "/proc/$upid" || { dg_fail "the uploader did not exit when idle"; fail=1; }
 [[ $(dg_uploader_port "$home") == 0 ]] || { dg_fail "host.meta still names a port"; fail=1; }
 [[ -z $(ls "$home/data") ]] || { dg_fail "files left after exit: $(ls "$home/data")"; fail=1; }
@@ -74,7 +81,7 @@ downs=$(grep -c "went down" "$SN_HOME/sn.log")
 ((downs >= 8)) || { dg_fail "the supernode heard service/down $downs times, want 8"; fail=1; }
 [[ -s $DG_TMP/out/f1 ]] || { dg_fail "the output went with the served file"; fail=1; }
 
-# 4. The next dfget starts a new uploader; --expiretime 1s deletes its file while it stays.
+# 5. The next dfget starts a new uploader; --expiretime 1s deletes its file while it stays.
 dg_expect 0 "" -u "$ORIGIN_URL/f2" -o "$DG_TMP/out/f2b" -n "$node" --home "$home" \
 	--alivetime 1m --expiretime 1s --notbs || fail=1
 upid2=$(cat "$home/meta/uploader.pid")
