@@ -50,7 +50,7 @@ struct job {
 	/* The source, copied from the task when the job starts. */
 	char *url;
 	char **headers;
-	uint64_t headers_hash;
+	uint64_t source_hash;
 	bool insecure;
 	char *ca_pem;
 	size_t ca_len;
@@ -364,7 +364,7 @@ static void apply_locked(struct job *j, struct outcome *o, int64_t now_ms)
 		t->fail_code = o->code ? o->code : DF_CODE_SUPER_FAIL;
 		free(t->fail_msg);
 		t->fail_msg = xstrdup(o->msg);
-		t->fail_hash = j->headers_hash;
+		t->fail_hash = j->source_hash;
 		t->fail_until_ms = now_ms + j->ctx->cfg->fail_access_interval;
 	}
 	t->job_running = false;
@@ -431,7 +431,7 @@ void sn_cdn_start(struct sn_ctx *ctx, struct sn_task *t)
 	pthread_mutex_lock(&t->lock);
 	j->url = xstrdup(t->raw_url);
 	j->headers = sn_strv_dup((const char *const *)t->headers);
-	j->headers_hash = t->headers_hash;
+	j->source_hash = t->source_hash;
 	j->insecure = t->insecure;
 	if (t->ca_pem) {
 		j->ca_pem = xmalloc(t->ca_len + 1);

@@ -34,6 +34,7 @@ struct regstate {
 	char sn_ip[64];
 	struct sn_task *task;
 	int64_t deadline_us;
+	bool waited; /* it waited for a CDN job's probe */
 };
 
 static void regstate_free(void *p)
@@ -130,8 +131,12 @@ static enum what decide_locked(struct sn_ctx *ctx, struct regstate *st, struct s
 	case SN_CDN_FAILED:
 		if (t->job_running)
 			return WAIT;
-		if (now < t->fail_until_ms &&
-		    t->fail_hash == sn_headers_hash((const char *const *)st->r.headers)) {
+		/* The failure is remembered for registrations that would ask the source the
+		 * same way; and one that waited for this very attempt gets its answer. */
+		if (st->waited ||
+		    (now < t->fail_until_ms &&
+		     t->fail_hash == sn_source_hash(st->r.raw_url,
+						    (const char *const *)st->r.headers))) {
 			*code = t->fail_code;
 			snprintf(msg, msgsz, "%s", t->fail_msg ? t->fail_msg : "source error");
 			return REPLY_CODE;
@@ -194,6 +199,7 @@ enum MHD_Result sn_peerapi_register(struct sn_ctx *ctx, struct MHD_Connection *c
 	if (df_mono_us() >= st->deadline_us)
 		return sn_reply_code(con, DF_CODE_SUPER_FAIL,
 				     "the source did not answer in time; try again");
+	st->waited = true;
 	MHD_suspend_connection(con);
 	sn_waitq_park(ctx->waitq, &t->waiters, &st->w, con, st->deadline_us, &t->gen, gen);
 	return MHD_YES;

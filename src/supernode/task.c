@@ -30,17 +30,21 @@ void sn_strv_free(char **v)
 	free(v);
 }
 
-uint64_t sn_headers_hash(const char *const *headers)
+static uint64_t fnv(const char *s)
 {
-	uint64_t sum = 0;
-	for (size_t i = 0; headers && headers[i]; i++) {
-		uint64_t h = 1469598103934665603ULL;
-		for (const char *p = headers[i]; *p; p++) {
-			h ^= (unsigned char)*p;
-			h *= 1099511628211ULL;
-		}
-		sum += h ^ (h >> 31); /* a sum: the order of the headers does not matter */
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
 	}
+	return h ^ (h >> 31);
+}
+
+uint64_t sn_source_hash(const char *url, const char *const *headers)
+{
+	uint64_t sum = fnv(url) * 31;
+	for (size_t i = 0; headers && headers[i]; i++)
+		sum += fnv(headers[i]); /* a sum: the order of the headers does not matter */
 	return sum;
 }
 
@@ -109,7 +113,7 @@ void sn_task_set_source_locked(struct sn_task *t, const struct sn_regreq *r)
 	t->raw_url = xstrdup(r->raw_url);
 	sn_strv_free(t->headers);
 	t->headers = sn_strv_dup((const char *const *)r->headers);
-	t->headers_hash = sn_headers_hash((const char *const *)r->headers);
+	t->source_hash = sn_source_hash(r->raw_url, (const char *const *)r->headers);
 	t->insecure = r->insecure;
 	free(t->ca_pem);
 	t->ca_pem = NULL;

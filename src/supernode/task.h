@@ -50,7 +50,7 @@ struct sn_task {
 	/* The source, as the latest registration that (re)started the CDN job gave it. */
 	char *raw_url;	     /* lock */
 	char **headers;	     /* lock; NULL-terminated "K: V" */
-	uint64_t headers_hash; /* lock */
+	uint64_t source_hash; /* lock: of the URL and headers (sn_source_hash) */
 	bool insecure;	     /* lock */
 	char *ca_pem;	     /* lock; NULL: system CAs */
 	size_t ca_len;	     /* lock */
@@ -59,7 +59,7 @@ struct sn_task {
 	bool job_running;	 /* lock: a CDN job thread works on this task */
 	int fail_code;		 /* lock: protocol code while FAILED */
 	char *fail_msg;		 /* lock */
-	uint64_t fail_hash;	 /* lock: headers_hash of the registration that failed */
+	uint64_t fail_hash;	 /* lock: source_hash of the registration that failed */
 	int64_t fail_until_ms;	 /* lock: monotonic */
 	int64_t src_len;	 /* lock: source length, -1 unknown */
 	int32_t piece_size;	 /* lock: 0 until known */
@@ -95,8 +95,9 @@ int64_t sn_task_framed_len_locked(const struct sn_task *t);
 /* Work may have appeared: bump gen (lock held). Then, without the lock, wake waiters. */
 void sn_task_bump_locked(struct sn_task *t);
 
-/* A hash of a header set (order-insensitive), to tell registrations apart. Pure. */
-uint64_t sn_headers_hash(const char *const *headers);
+/* A hash of a source request (the URL and the headers, in any order), to tell whether a
+ * registration would ask the source differently from the one that failed. Pure. */
+uint64_t sn_source_hash(const char *url, const char *const *headers);
 
 /* Copy a NULL-terminated string array (the caller's; sn_strv_free). */
 char **sn_strv_dup(const char *const *v);

@@ -118,4 +118,14 @@ check "still serving: pieces" "$(piece -H 'Range: bytes=0-4194303' "$PIECES")" 2
 sn_alive || fail "the supernode died"
 sn_stop
 check "exit status" "$SN_EXIT" 0
+
+# Nothing remembered (fail-access-interval 0): each registration asks the source once and
+# gets its answer.
+sn_start "$work/sn" --fail-access-interval 0 || fail "supernode restart"
+n=$(origin_requests '^/missing\.bin')
+check "interval 0: 404 -> 607" "$(code_of "$(register "$ORIGIN_URL/missing.bin" a)")" 607
+check "interval 0: again 607" "$(code_of "$(register "$ORIGIN_URL/missing.bin" a)")" 607
+sleep 0.2
+check "interval 0: one request per registration" "$(origin_requests '^/missing\.bin')" $((n + 2))
+sn_stop
 echo "PASS: sn_errors"
