@@ -55,9 +55,16 @@ static bool sweep_task(struct sn_ctx *ctx, struct sn_task *t, int64_t now, bool 
 	int n = sn_progress_expire(p, now, cfg->piece_timeout);
 	for (int32_t i = 0; i < p->nclients; i++) {
 		struct sn_client *c = p->clients[i];
-		if (c && (c->down || c->isolated) && c->down_ms &&
-		    now - c->down_ms >= cfg->peer_gc_delay) {
-			sn_progress_remove(p, c);
+		if (!c)
+			continue;
+		bool gone = (c->down || c->isolated) && c->down_ms &&
+			    now - c->down_ms >= cfg->peer_gc_delay;
+		bool silent = now - c->last_seen_ms >= cfg->peer_gc_delay;
+		if (gone || (silent && !sn_client_usable(c))) {
+			sn_progress_remove(p, c); /* nothing left to serve others */
+			n++;
+		} else if (silent && !c->finished) {
+			sn_progress_finish(p, c); /* a seed now, if anything */
 			n++;
 		}
 	}

@@ -1,6 +1,7 @@
 /* gc: forgetting what is no longer needed. A thread that, every second, ends in-flight
  * transfers nobody reported (piece-timeout), drops clients that went down or were
- * isolated (after peer-gc-delay), forgets idle tasks (task-expire-time) and old peer
+ * isolated (after peer-gc-delay), counts clients silent that long as done (or drops them
+ * when they serve nothing), forgets idle tasks (task-expire-time) and old peer
  * records; and, every gc-interval, keeps the disk cache under cache-size and above
  * cache-free-min by deleting the least recently used cached files of tasks not in memory.
  * Thread-safe; takes each task's lock briefly, never with I/O under it.
