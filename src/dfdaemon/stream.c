@@ -200,35 +200,35 @@ static int start_fallback(struct dd_stream *s, const char *why)
 /* Bytes from the registry, holding the last one back until the digest matched. */
 static ssize_t fallback_read(struct dd_stream *s, char *buf, size_t max)
 {
+	char tmp[65536];
+	size_t cap = max < sizeof(tmp) ? max : sizeof(tmp);
 	for (;;) {
-		size_t off = 0;
-		if (s->have_held) {
-			buf[0] = s->held;
-			off = 1;
-		}
-		ssize_t r = dd_fwd_read(s->fb, buf + off, max - off);
+		ssize_t r = dd_fwd_read(s->fb, tmp, cap);
 		if (r < 0) {
 			log_error("blob %.12s: the registry fallback broke off at byte %" PRId64 ": %s",
 				  s->digest, s->sent, strerror((int)-r));
 			return r;
 		}
+		size_t n = 0;
 		if (r == 0) {
-			s->have_held = false;
-			if (verify(s, s->sent + (int64_t)off) < 0)
+			if (verify(s, s->sent + (s->have_held ? 1 : 0)) < 0)
 				return -EBADMSG;
-			s->sent += (int64_t)off;
-			atomic_fetch_add(&s->stats->bytes_fallback, (long long)off);
-			return (ssize_t)off;
+			if (s->have_held)
+				buf[n++] = s->held;
+			s->have_held = false;
+		} else {
+			df_digest_update(&s->sha, tmp, (size_t)r);
+			if (s->have_held)
+				buf[n++] = s->held;
+			memcpy(buf + n, tmp, (size_t)r - 1);
+			n += (size_t)r - 1;
+			s->held = tmp[r - 1];
+			s->have_held = true;
 		}
-		df_digest_update(&s->sha, buf + off, (size_t)r);
-		size_t have = off + (size_t)r;
-		s->held = buf[have - 1];
-		s->have_held = true;
-		if (have > 1) {
-			s->sent += (int64_t)(have - 1);
-			atomic_fetch_add(&s->stats->bytes_fallback, (long long)(have - 1));
-			return (ssize_t)(have - 1);
-		}
+		s->sent += (int64_t)n;
+		atomic_fetch_add(&s->stats->bytes_fallback, (long long)n);
+		if (n > 0 || r == 0)
+			return (ssize_t)n;
 	}
 }
 
@@ -236,7 +236,7 @@ ssize_t dd_stream_read(struct dd_stream *s, char *buf, size_t max)
 {
 	if (s->finished)
 		return 0;
-	if (max < 2)
+	if (max == 0)
 		return -EINVAL;
 	if (!s->fb) {
 		char why[300] = "";
