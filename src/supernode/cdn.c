@@ -255,6 +255,22 @@ static void do_fetch(struct job *j, struct sn_source_info *info, struct sn_meta 
 	o->kind = OUT_DONE;
 }
 
+/* An unconditional probe, then a fetch from scratch. */
+static void probe_and_fetch(struct job *j, struct sn_source_req *req, long ok_status,
+			    struct sn_source_info *info, struct outcome *o)
+{
+	char err[256] = "";
+	req->if_none_match = req->if_modified_since = NULL;
+	int rc = sn_source_probe(req, info, err, sizeof(err));
+	if (rc < 0 || info->status != ok_status) {
+		set_failed(o, sn_source_code(rc, info->status), "the source failed: %s",
+			   rc < 0 ? err : "unexpected answer");
+		return;
+	}
+	set_length(j, info->length);
+	do_fetch(j, info, NULL, o);
+}
+
 static void run_job(struct job *j, struct outcome *o)
 {
 	struct sn_task *t = j->t;
@@ -285,16 +301,7 @@ static void run_job(struct job *j, struct outcome *o)
 		discard_cache(t); /* 304, but our copy is gone: fetch afresh */
 		sn_meta_cleanup(&meta);
 		sn_source_info_cleanup(&info);
-		req.if_none_match = req.if_modified_since = NULL;
-		rc = sn_source_probe(&req, &info, err, sizeof(err));
-		if (rc < 0 || info.status != ok_status) {
-			set_failed(o, sn_source_code(rc, info.status), "the source failed: %s",
-				   rc < 0 ? err : "unexpected answer");
-		} else {
-			set_length(j, info.length);
-			do_fetch(j, &info, NULL, o);
-		}
-		goto out;
+		probe_and_fetch(j, &req, ok_status, &info, o);
 	} else {
 		bool same = have && !*t->range && validators_match(&meta, &info) &&
 			    (info.length < 0 || meta.source_length < 0 ||
@@ -309,7 +316,6 @@ static void run_job(struct job *j, struct outcome *o)
 			do_fetch(j, &info, same ? &meta : NULL, o);
 		}
 	}
-out:
 	if (o->hit) {
 		o->meta = meta;
 		memset(&meta, 0, sizeof(meta));

@@ -147,6 +147,39 @@ static void drain(struct sn_ctx *ctx, struct MHD_Daemon *api, struct MHD_Daemon 
 			close(ls[i]);
 }
 
+static void log_totals(void)
+{
+	log_info("stopped: %lld registrations, %lld pulls (%lld waited, %lld answered 602), "
+		 "%lld bytes from sources, %lld bytes served, pieces from peers %lld / "
+		 "supernode %lld",
+		 (long long)SN_STAT_GET(registrations), (long long)SN_STAT_GET(pulls),
+		 (long long)SN_STAT_GET(pull_holds), (long long)SN_STAT_GET(pull_waits),
+		 (long long)SN_STAT_GET(source_bytes), (long long)SN_STAT_GET(served_bytes),
+		 (long long)SN_STAT_GET(pieces_from_peers),
+		 (long long)SN_STAT_GET(pieces_from_supernode));
+}
+
+/* Release what sn_server_run set up (daemons that are still running stop first). */
+static void teardown(struct sn_ctx *ctx, struct MHD_Daemon *api, struct MHD_Daemon *pieces,
+		     struct sn_gc *gc)
+{
+	atomic_store(&ctx->stopping, true);
+	sn_waitq_stop(ctx->waitq);
+	if (api)
+		MHD_stop_daemon(api);
+	if (pieces)
+		MHD_stop_daemon(pieces);
+	sn_gc_stop(gc);
+	sn_cdn_wait_all(ctx, 5000);
+	sn_registry_cleanup();
+	sn_waitq_free(ctx->waitq);
+	df_bucket_free(ctx->source_bucket);
+	free(ctx->repo_dir);
+	free(ctx->tmp_dir);
+	pthread_cond_destroy(&ctx->jobs_cond);
+	pthread_mutex_destroy(&ctx->jobs_lock);
+}
+
 int sn_server_run(const struct sn_settings *cfg)
 {
 	int status = 1;
@@ -186,30 +219,8 @@ int sn_server_run(const struct sn_settings *cfg)
 	drain(&ctx, api, pieces);
 	api = pieces = NULL;
 	status = 0;
-	log_info("stopped: %lld registrations, %lld pulls, %lld bytes from sources, %lld "
-		 "bytes served, pieces from peers %lld / supernode %lld",
-		 (long long)SN_STAT_GET(registrations), (long long)SN_STAT_GET(pulls),
-		 (long long)SN_STAT_GET(source_bytes), (long long)SN_STAT_GET(served_bytes),
-		 (long long)SN_STAT_GET(pieces_from_peers),
-		 (long long)SN_STAT_GET(pieces_from_supernode));
+	log_totals();
 out:
-	if (api || pieces) {
-		atomic_store(&ctx.stopping, true);
-		sn_waitq_stop(ctx.waitq);
-		if (api)
-			MHD_stop_daemon(api);
-		if (pieces)
-			MHD_stop_daemon(pieces);
-	}
-	sn_gc_stop(gc);
-	sn_waitq_stop(ctx.waitq);
-	sn_cdn_wait_all(&ctx, 5000);
-	sn_registry_cleanup();
-	sn_waitq_free(ctx.waitq);
-	df_bucket_free(ctx.source_bucket);
-	free(ctx.repo_dir);
-	free(ctx.tmp_dir);
-	pthread_cond_destroy(&ctx.jobs_cond);
-	pthread_mutex_destroy(&ctx.jobs_lock);
+	teardown(&ctx, api, pieces, gc);
 	return status;
 }
