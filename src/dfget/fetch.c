@@ -297,7 +297,9 @@ static int classify(struct xfer *x, CURLcode cc, const struct dg_piece_task *t,
 		return x->err;
 	}
 	if (cc != CURLE_OK) {
-		res->error = DG_FETCH_FAILED;
+		/* A peer that refuses connections has nothing for us (it died without telling
+		 * the supernode): say so, so that the supernode stops sending others there. */
+		res->error = cc == CURLE_COULDNT_CONNECT ? DG_FETCH_NOT_EXIST : DG_FETCH_FAILED;
 		snprintf(err, errsz, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		return df_curl_errno(cc);
 	}
