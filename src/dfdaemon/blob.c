@@ -28,6 +28,8 @@ struct dd_blob {
 	char sha256[65];		/* immutable: "" = none */
 	char *url;			/* immutable */
 	char **headers;			/* immutable, NULL-terminated */
+	bool insecure;			/* immutable */
+	char *cacerts;			/* immutable, or NULL */
 	char *output;			/* immutable */
 	int refs;			/* guarded by owner->lock */
 	struct dd_blob *next;		/* guarded by owner->lock (the map) */
@@ -83,6 +85,7 @@ static void blob_destroy(struct dd_blob *blob)
 		free(blob->headers[i]);
 	free(blob->headers);
 	free(blob->url);
+	free(blob->cacerts);
 	free(blob->output);
 	free(blob->cur_path);
 	pthread_mutex_destroy(&blob->lock);
@@ -203,8 +206,8 @@ static void run_download(struct dd_blob *blob, struct dg_result *res, int *code_
 	rq.total_limit = c->ratelimit;
 	rq.home = c->home;
 	rq.notbs = true; /* the fallback is each request's own, with its own credentials */
-	rq.insecure = c->insecure;
-	rq.cacerts = c->cacerts;
+	rq.insecure = blob->insecure;
+	rq.cacerts = blob->cacerts;
 	rq.dfdaemon = true;
 	rq.ip = c->ip;
 	rq.port = c->peer_port;
@@ -257,13 +260,16 @@ static void *download_main(void *arg)
 }
 
 static struct dd_blob *blob_new(struct dd_blobs *b, const char *digest, const char *sha256,
-				const char *url, const char *const *headers, unsigned long seq)
+				const char *url, const char *const *headers, bool insecure,
+				const char *cacerts, unsigned long seq)
 {
 	struct dd_blob *blob = xcalloc(1, sizeof(*blob));
 	blob->owner = b;
 	snprintf(blob->digest, sizeof(blob->digest), "%s", digest);
 	snprintf(blob->sha256, sizeof(blob->sha256), "%s", sha256 ? sha256 : "");
 	blob->url = xstrdup(url);
+	blob->insecure = insecure;
+	blob->cacerts = cacerts && *cacerts ? xstrdup(cacerts) : NULL;
 	size_t n = 0;
 	while (headers && headers[n])
 		n++;
@@ -289,7 +295,8 @@ static void destroy_list(struct dd_blob *dead)
 }
 
 struct dd_blob *dd_blobs_get(struct dd_blobs *b, const char *digest, const char *sha256,
-			     const char *url, const char *const *headers, bool *joined_r)
+			     const char *url, const char *const *headers, bool insecure,
+			     const char *cacerts, bool *joined_r)
 {
 	pthread_mutex_lock(&b->lock);
 	struct dd_blob *dead = expire_locked(b, df_mono_us()), *blob;
@@ -304,7 +311,7 @@ struct dd_blob *dd_blobs_get(struct dd_blobs *b, const char *digest, const char 
 		atomic_fetch_add(&b->stats->p2p_joined, 1);
 		return blob;
 	}
-	blob = blob_new(b, digest, sha256, url, headers, ++b->seq);
+	blob = blob_new(b, digest, sha256, url, headers, insecure, cacerts, ++b->seq);
 	blob->refs = 3; /* the map, the thread, the caller */
 	blob->in_map = true;
 	blob->next = b->head;

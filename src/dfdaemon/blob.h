@@ -30,8 +30,6 @@ struct dd_blob_cfg {
 	int64_t ratelimit;	/* per download and host-wide; 0 = none */
 	int64_t alive_ms, expire_ms;
 	int64_t keep_ms;	/* a finished blob stays this long for later clients */
-	bool insecure;		/* towards the registry, passed on to the supernode */
-	const char *cacerts;
 	bool verbose;
 };
 
@@ -53,10 +51,12 @@ void dd_blobs_free(struct dd_blobs *b);
 /* The blob for key (the digest, or a hash of the URL when it names none): a running or
  * recently finished download, or a new one of url with the task headers ("K: V",
  * NULL-terminated: the requester's Authorization travels with the task). sha256 (NULL =
- * none) is what the engine verifies the whole file against. Returns it with a reference
- * for the caller (dd_blob_put); *joined_r tells whether it existed. */
+ * none) is what the engine verifies the whole file against; insecure and cacerts (may be
+ * NULL) how the supernode is to check the source's TLS certificate. Returns it with a
+ * reference for the caller (dd_blob_put); *joined_r tells whether it existed. */
 struct dd_blob *dd_blobs_get(struct dd_blobs *b, const char *key, const char *sha256,
-			     const char *url, const char *const *headers, bool *joined_r);
+			     const char *url, const char *const *headers, bool insecure,
+			     const char *cacerts, bool *joined_r);
 void dd_blob_put(struct dd_blob *blob);
 
 /* What a reader sees. */

@@ -64,8 +64,6 @@ static struct dd_blobs *make_blobs(struct dd_ctx *ctx, char *err, size_t errsz)
 		.alive_ms = s->alivetime,
 		.expire_ms = s->expiretime,
 		.keep_ms = s->blob_keep,
-		.insecure = s->registry_insecure,
-		.cacerts = s->registry_cacerts && *s->registry_cacerts ? s->registry_cacerts : NULL,
 		.verbose = s->verbose,
 	};
 	return dd_blobs_new(&cfg, &ctx->stats, err, errsz);

@@ -106,7 +106,8 @@ static enum MHD_Result serve_p2p(struct dd_ctx *ctx, struct dd_request *rq, cons
 		df_sha256_hex(url, strlen(url), key);
 	const char **th = task_headers(rq);
 	bool joined;
-	struct dd_blob *blob = dd_blobs_get(ctx->blobs, key, digest, url, th, &joined);
+	struct dd_blob *blob = dd_blobs_get(ctx->blobs, key, digest, url, th, tls->insecure,
+					    tls->cacerts, &joined);
 	free(th);
 	atomic_fetch_add(&ctx->stats.blob_requests, 1);
 	int64_t length = dd_fwd_length(head);
@@ -231,7 +232,10 @@ enum MHD_Result dd_route(struct dd_ctx *ctx, struct dd_request *rq)
 			return dd_reply_text(rq->con, MHD_HTTP_BAD_REQUEST,
 					     "dfdaemon: not a valid absolute URL\n");
 		struct tls_opts tls = { false, NULL };
-		const struct dd_host *h = dd_hosts_match(&ctx->s->hijack, u.host);
+		char hostport[300];
+		snprintf(hostport, sizeof(hostport), strchr(u.host, ':') ? "[%s]:%u" : "%s:%u",
+			 u.host, u.port);
+		const struct dd_host *h = dd_hosts_match(&ctx->s->hijack, hostport);
 		if (h)
 			tls = (struct tls_opts){ h->insecure, h->certs };
 		return by_rules(ctx, rq, rq->target, &tls);

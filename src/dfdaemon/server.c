@@ -44,6 +44,7 @@ struct conn_req {
 	size_t len;
 	bool too_large;
 	bool rejected;
+	bool counted; /* in stats.active */
 };
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
@@ -240,7 +241,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		cr = xcalloc(1, sizeof(*cr));
 		cr->srv = ref->srv;
 		*con_cls = cr;
-		if (atomic_fetch_add(&ctx->stats.active, 1) >= ctx->s->max_requests)
+		/* dfdaemon's own endpoints are cheap and must answer when it is busy. */
+		cr->counted = strncmp(url, "/_dfdaemon/", 11) != 0;
+		if (cr->counted &&
+		    atomic_fetch_add(&ctx->stats.active, 1) >= ctx->s->max_requests)
 			cr->rejected = true;
 		return MHD_YES;
 	}
@@ -283,7 +287,8 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	struct conn_req *cr = *con_cls;
 	if (!cr)
 		return;
-	atomic_fetch_sub(&srv->ctx->stats.active, 1);
+	if (cr->counted)
+		atomic_fetch_sub(&srv->ctx->stats.active, 1);
 	free(cr->body);
 	free(cr);
 	*con_cls = NULL;
