@@ -166,7 +166,7 @@ static void decide_locked(struct sn_ctx *ctx, struct sn_task *t, struct MHD_Conn
 			.down_limit = (int)ctx->cfg->down_limit,
 			.up_limit = (int)ctx->cfg->up_limit,
 			.sn_free = (int)ctx->cfg->cdn_up_limit - load,
-			.sn_busy = 2 * load >= (int)ctx->cfg->cdn_up_limit,
+			.sn_busy = load >= (int)ctx->cfg->cdn_up_limit,
 		};
 		struct sn_pick picks[MAX_PICKS];
 		a->n = sn_sched_pick(p, c, &lim, now, picks, MAX_PICKS);

@@ -9,9 +9,9 @@
  *   - the source is a usable peer holding the piece with a free upload slot (load <
  *     up_limit), least loaded first; the supernode only when no peer can serve it;
  *   - the supernode's slots go first to pieces no peer holds or fetches yet (super-seeding):
- *     a piece leaves the supernode again only while the supernode is not busy; and while
- *     other clients are active a client fetches at most one piece from the supernode at a
- *     time, so each supernode copy completes fast and peers spread it.
+ *     a piece leaves the supernode again only with a slot to spare; and while other
+ *     clients are active a client fetches at most one piece from the supernode at a time,
+ *     so each supernode copy completes fast and peers spread it.
  *
  * Pure logic over struct sn_progress: no clock reads, no I/O, no locks (the caller holds
  * the task lock). Cost: O(P log P) for P pieces, plus a bounded search among holders.
@@ -28,7 +28,7 @@ struct sn_sched_limits {
 	int down_limit; /* concurrent downloads per client */
 	int up_limit;	/* concurrent uploads per peer */
 	int sn_free;	/* supernode transfers that may still start (all tasks) */
-	bool sn_busy;	/* the supernode is busy: no second copies from it */
+	bool sn_busy;	/* the supernode's slots are all taken: no second copies from it */
 	int probes;	/* holders considered per piece; 0: 16 */
 };
 

@@ -92,7 +92,7 @@ void sn_settings_init(struct sn_settings *s)
 	s->advertise_ip = xstrdup("");
 	s->up_limit = 5;
 	s->down_limit = 4;
-	s->cdn_up_limit = 16;
+	s->cdn_up_limit = 32;
 	s->fail_access_interval = 3 * MIN;
 	s->task_expire_time = 3 * MIN;
 	s->peer_gc_delay = 3 * MIN;
