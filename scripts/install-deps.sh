@@ -8,6 +8,8 @@ what=${1:-all}
 build_pkgs="build-essential autoconf automake pkgconf libmicrohttpd-dev libcurl4-gnutls-dev
 libgnutls28-dev libcjson-dev libinih-dev libcunit1-dev curl ca-certificates"
 test_pkgs="nginx-light iproute2 procps psmisc util-linux gnuplot-nox jq"
+# dfdaemon's end-to-end tests: a real registry, real clients, htpasswd and a token server
+test_pkgs="$test_pkgs docker-registry skopeo podman apache2-utils openssl python3"
 deb_pkgs="dpkg-dev debhelper lintian man-db"
 
 case "$what" in
