@@ -37,8 +37,42 @@ static int tokenize(const char *line, char **tok)
 	}
 }
 
+/* glibc's regcomp takes exponential memory on stacked repetitions ("a++++..."): refuse
+ * those and more than MAX_QUANT repetitions, which no sensible rule needs. */
+#define MAX_QUANT 16
+static bool tame(const char *p)
+{
+	int quants = 0;
+	bool prev_quant = false;
+	for (; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			prev_quant = false;
+			continue;
+		}
+		bool q = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+		if (q && (prev_quant || ++quants > MAX_QUANT))
+			return false;
+		if (*p == '{') {
+			while (*p && *p != '}')
+				p++;
+			if (!*p)
+				return true; /* regcomp reports it */
+		}
+		prev_quant = q || (*p == '}');
+	}
+	return true;
+}
+
 static int compile(regex_t *re, const char *pattern, char *err, size_t errsz)
 {
+	if (!tame(pattern)) {
+		snprintf(err, errsz,
+			 "regular expression '%s' is too complex (stacked repetitions, or more "
+			 "than %d of them)",
+			 pattern, MAX_QUANT);
+		return -EINVAL;
+	}
 	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
 	if (rc != 0) {
 		char msg[128];

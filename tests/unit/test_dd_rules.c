@@ -26,6 +26,11 @@ static void test_rule_parse(void)
 		{ "x redirect=bad/host", 0 },
 		{ "x bogus", 0 },
 		{ "(unclosed", 0 },
+		{ "a++++++++", 0 },
+		{ "a*+", 0 },
+		{ "a{2}{3}", 0 },
+		{ "a+b+c+d+e+f+g+h+i+j+k+l+m+n+o+p+q+", 0 },
+		{ "^https?://(a|b)+\\.example/x{1,3}", 1 },
 		{ "", 0 },
 		{ "a b c d e f g h i", 0 },
 	};
