@@ -205,9 +205,10 @@ int sn_server_run(const struct sn_settings *cfg)
 	sn_registry_init();
 	if (make_dirs(&ctx) < 0 || sn_waitq_start(ctx.waitq) < 0)
 		goto out;
-	api = start_daemon(&ctx, true, &ctx.api_port);
-	pieces = api ? start_daemon(&ctx, false, &ctx.download_port) : NULL;
-	if (!pieces)
+	/* The piece port first: API handlers read ctx.download_port. */
+	pieces = start_daemon(&ctx, false, &ctx.download_port);
+	api = pieces ? start_daemon(&ctx, true, &ctx.api_port) : NULL;
+	if (!api)
 		goto out;
 	gc = sn_gc_start(&ctx);
 	printf("supernode ready: api_port=%u download_port=%u\n", ctx.api_port,
