@@ -168,7 +168,8 @@ static int check(CURL *h, uint16_t port, const struct dg_home *home, const char 
 	if (rc == 0 && (resp.status != 200 || strncmp(resp.body, name, strlen(name)) != 0)) {
 		snprintf(err, errsz, "uploader refused %s: HTTP %ld %.120s", name, resp.status,
 			 resp.body);
-		rc = -EPROTO;
+		/* 403: it serves another work home (its port was reused) */
+		rc = resp.status == 403 ? -EACCES : -EPROTO;
 	}
 	df_http_response_cleanup(&resp);
 	return rc;
@@ -182,19 +183,24 @@ int dg_uplink_ensure(CURL *h, const struct dg_uplink_opts *o, const char *task_f
 	if (result < 0)
 		return result;
 	uint16_t port = 0;
-	if (dg_host_meta_read(o->home->host_meta, &port) < 0 || port == 0 ||
-	    !dg_uplink_ping(h, port)) {
-		log_info("starting the uploader for %s", o->home->root);
-		result = spawn(o, err, errsz);
-		if (result == 0)
-			result = wait_started(h, o, &port, err, errsz);
-		if (result < 0)
+	bool running = dg_host_meta_read(o->home->host_meta, &port) == 0 && port != 0 &&
+		       dg_uplink_ping(h, port);
+	if (running) {
+		result = check(h, port, o->home, task_file_name, total_limit, err, errsz);
+		if (result != -EACCES)
 			goto out;
+		log_warn("port %u belongs to another work home's uploader", (unsigned)port);
+		dg_host_meta_write(o->home->host_meta, 0);
 	}
-	result = check(h, port, o->home, task_file_name, total_limit, err, errsz);
+	log_info("starting the uploader for %s", o->home->root);
+	result = spawn(o, err, errsz);
+	if (result == 0)
+		result = wait_started(h, o, &port, err, errsz);
+	if (result == 0)
+		result = check(h, port, o->home, task_file_name, total_limit, err, errsz);
+out:
 	if (result == 0)
 		*port_r = port;
-out:
 	close(lockfd);
 	return result;
 }

@@ -64,6 +64,16 @@ tasks=$(curl -s --noproxy '*' "http://127.0.0.1:$port/server/stats" | grep -o '"
 dg_expect 0 "100% from peers" -u "$ORIGIN_URL/f1" -o "$DG_TMP/out/g1" -n "$node" \
 	--home "$(dg_home G)" --notbs || fail=1
 
+# 2b. A home whose host.meta names another home's uploader (a reused port) gets its own.
+zhome=$(dg_home Z)
+mkdir -p "$zhome/meta"
+printf '{"servicePort":%s}\n' "$port" >"$zhome/meta/host.meta"
+dg_expect 0 "" -u "$ORIGIN_URL/f3" -o "$DG_TMP/out/z3" -n "$node" --home "$zhome" --notbs ||
+	fail=1
+zport=$(dg_uploader_port "$zhome")
+[[ $zport != 0 && $zport != "$port" ]] || { dg_fail "home Z uses port $zport (H has $port)"; fail=1; }
+[[ $(uploaders_of "$zhome") == 1 ]] || { dg_fail "home Z has no uploader of its own"; fail=1; }
+
 # 3. logrotate: after SIGHUP the uploader writes to a new dfserver.log.
 upid=$(cat "$home/meta/uploader.pid")
 mv "$home/logs/dfserver.log" "$home/logs/dfserver.log.1"
