@@ -1,9 +1,9 @@
 -- wrk script for bench/sn_pull_bench.sh: each wrk thread (one connection each, so every
 -- response belongs to the request before it) plays its share of NPEERS dfget clients of
--- one task, as the protocol goes: register; pull (status 700); then /peer/piece/suc for
--- each piece handed out and one pull reporting the last of them (status 701, result 503,
--- range, dstCid), as dfget merges results while pieces are in flight; a client that gets
--- 600 (finished) stays as a seed and is replaced by a new client.
+-- one task, as the protocol goes: register; pull (status 700); then for each piece handed
+-- out /peer/piece/suc and a pull reporting it (status 701, result 503, range, dstCid) -
+-- once everything left is in flight, only the last one is pulled about, as dfget merges
+-- results; a client that gets 600 (finished) stays as a seed and is replaced by a new one.
 -- Arguments: TASK_URL NPEERS NTHREADS PREFIX.
 local counter = 0
 local threads = {}
@@ -81,19 +81,24 @@ function request()
       return wrk.format("GET", "/peer/task?srcCid=" .. cid(c) ..
                         "&dstCid=&range=&result=502&status=700&taskId=" .. c.task)
    end
-   if #c.pieces > 0 then -- a piece "downloaded": report it
-      local p = table.remove(c.pieces, 1)
-      c.report = p
-      lastkind = "suc"
-      return wrk.format("GET", "/peer/piece/suc?taskId=" .. c.task .. "&cid=" .. cid(c) ..
-                        "&dstCid=" .. p.src .. "&pieceRange=" .. p.range)
-   end
-   if c.report then -- all reported: the pull that gives the last result (dfget merges)
+   -- After each piece/suc, the pull that reports the piece, while there are pieces left
+   -- to hand out; when all the rest is in flight, one pull after the last (dfget merges
+   -- results it has no use asking about).
+   local unassigned = c.total - c.have - #c.pieces
+   if c.report and (#c.pieces == 0 or unassigned > 0) then
       local p = c.report
       c.report = nil
       lastkind = "pull"
       return wrk.format("GET", "/peer/task?srcCid=" .. cid(c) .. "&dstCid=" .. p.src ..
                         "&range=" .. p.range .. "&result=503&status=701&taskId=" .. c.task)
+   end
+   if #c.pieces > 0 then -- a piece "downloaded": report it
+      local p = table.remove(c.pieces, 1)
+      c.report = p
+      c.have = c.have + 1
+      lastkind = "suc"
+      return wrk.format("GET", "/peer/piece/suc?taskId=" .. c.task .. "&cid=" .. cid(c) ..
+                        "&dstCid=" .. p.src .. "&pieceRange=" .. p.range)
    end
    lastkind = "pull"
    return wrk.format("GET", "/peer/task?srcCid=" .. cid(c) ..
@@ -112,6 +117,10 @@ function response(status, headers, body)
    if lastkind == "reg" then
       regs = regs + 1
       c.task = string.match(body, '"taskId":"(%x+)"')
+      local len = tonumber(string.match(body, '"fileLength":(%d+)') or "0")
+      local ps = tonumber(string.match(body, '"pieceSize":(%d+)') or "4194304")
+      c.total = math.max(1, math.ceil(len / (ps - 5)))
+      c.have = 0
       if c.task then c.state = "start" else bad = bad + 1 end
       put(c)
       return
