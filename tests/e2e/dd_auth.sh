@@ -129,4 +129,6 @@ run() {
 sn_start "$DG_TMP/sn" || exit 1
 run htpasswd 5000 || fail=1
 run token 5001 || fail=1
+dd_stop
+((DD_BAD == 0)) || fail=1
 exit $fail

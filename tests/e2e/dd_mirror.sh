@@ -168,4 +168,6 @@ curl -sf --noproxy '*' -o "$DG_TMP/nofb" "$DD_URL/v2/lib/img5/blobs/sha256:$fb2"
 ((rc != 0)) || { dg_fail "--no-fallback still served the blob"; fail=1; }
 check "registry GETs of that blob with --no-fallback" "$(reg_count GET "/blobs/sha256:$fb2")" 0
 echo "ok: --no-fallback: curl exit $rc"
+dd_stop
+((DD_BAD == 0)) || fail=1
 exit $fail

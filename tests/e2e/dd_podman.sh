@@ -57,4 +57,6 @@ done
 check "blob GETs by podman at the registry" "$(reg_count GET /blobs/ '^([^d]|d[^r])')" 0
 check "dfdaemon blob requests" "$(dd_stat blob_requests)" "$(wc -w <<<"$blobs")"
 check "fallbacks" "$(dd_stat fallbacks)" 0
+dd_stop
+((DD_BAD == 0)) || fail=1
 exit $fail

@@ -166,4 +166,6 @@ for ((i = 0; i < 100; i++)); do
 done
 check "served again once it ended" "$(curl -s --proxy "$DD_URL" http://127.0.0.1:8080/plain.txt)" \
 	"plain text"
+dd_stop
+((DD_BAD == 0)) || fail=1
 exit $fail

@@ -45,6 +45,7 @@ _reg_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
 
 _reg_kill() {
 	local pid=$1 i
+	_REG_RC=0
 	_reg_alive "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
@@ -54,6 +55,7 @@ _reg_kill() {
 	done
 	_reg_alive "$pid" && kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	_REG_RC=$?
 	return 0
 }
 
@@ -246,13 +248,16 @@ reg_token() {
 #                              --dfpath $top_builddir/dfget, stdout in HOME/dd.out, log in
 #                              HOME/dd.log; waits for "dfdaemon ready: port=N" and sets
 #                              DD_PID, DD_PORT, DD_ADDR (127.0.0.1:N), DD_URL
-#   dd_stop                    SIGTERM it and wait (bounded); idempotent
+#   dd_stop                    SIGTERM it and wait (bounded); idempotent. When its log
+#                              holds a sanitizer report (ASan, LSan, UBSan) or it did not
+#                              exit 0, print that and set DD_BAD=1 (tests fail on it)
 #   dd_stat NAME               a counter of /_dfdaemon/stats
 DD_PID=
 DD_PORT=
 DD_ADDR=
 DD_URL=
 DD_HOME=
+DD_BAD=0
 
 dd_start() {
 	local home=$1 i line
@@ -283,8 +288,22 @@ dd_start() {
 }
 
 dd_stop() {
+	local rc=0
+	[[ -n $DD_PID ]] || return 0
 	_reg_kill "$DD_PID"
+	rc=$_REG_RC
 	DD_PID=
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$DD_HOME/dd.log"; then
+		echo "FAIL: dfdaemon ($DD_HOME) reported memory errors:" >&2
+		grep -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$DD_HOME/dd.log" |
+			head -40 >&2
+		DD_BAD=1
+	elif [[ $rc != 0 ]]; then
+		echo "FAIL: dfdaemon ($DD_HOME) exited $rc; its log ends:" >&2
+		tail -5 "$DD_HOME/dd.log" >&2
+		DD_BAD=1
+	fi
+	return 0
 }
 
 dd_stat() {
