@@ -301,7 +301,7 @@ int sn_regreq_validate(struct sn_regreq *r, char *err, size_t errsz)
 		snprintf(err, errsz, "pattern '%.32s' is not one of p2p, cdn, source", r->pattern);
 		return -EINVAL;
 	}
-	if (*r->md5 && strlen(r->md5) != 32) {
+	if (*r->md5 && (strlen(r->md5) != 32 || strspn(r->md5, "0123456789abcdefABCDEF") != 32)) {
 		snprintf(err, errsz, "md5 '%.64s' is not 32 hex digits", r->md5);
 		return -EINVAL;
 	}

@@ -242,8 +242,8 @@ int sn_source_probe(const struct sn_source_req *req, struct sn_source_info *info
 	bool task_range = false;
 	for (size_t i = 0; req->headers && req->headers[i]; i++)
 		task_range |= strncasecmp(req->headers[i], "Range:", 6) == 0;
-	if (task_range) { /* the length is that of the task's range: ask with it */
-		int rc = perform(req, false, false, NULL, NULL, info_r, err, errsz);
+	if (task_range) { /* the length is that of the task's range: ask with it, read no body */
+		int rc = perform(req, false, true, NULL, NULL, info_r, err, errsz);
 		if (rc == 0 && info_r->status == 206)
 			info_r->length = info_r->body_length;
 		return rc;

@@ -85,6 +85,18 @@ check "origin: HEAD 405, GET bytes=0-0 206, GET 200" \
 	"HEAD 405 -;GET 206 bytes=0-0;GET 200 -;"
 check "the Authorization header reached the origin every time" \
 	"$(awk -F'\t' '$4=="/nohead.bin" {printf "%s", $8}' "$ORIGIN_LOG")" 111
+
+# A download of a range (a Range header in the registration): its own task, whose content
+# is that range of the source.
+resp=$(register "$ORIGIN_URL/a.bin" r1 '{"headers":["Range: bytes=1000-2000999"]}')
+check "ranged registration" "$(jq -r .code <<<"$resp")" 200
+check "ranged length" "$(jq -r .data.fileLength <<<"$resp")" 2000000
+TR=$(jq -r .data.taskId <<<"$resp")
+[ "$TR" != "$T1" ] || fail "the ranged download shares the whole file's task"
+wait_done "$TR" 10
+curl -s -H "Range: bytes=0-4194303" "http://127.0.0.1:$SN_DL/download/${TR:0:3}/$TR" |
+	tail -c +5 | head -c -1 >"$work/range.out"
+check "ranged content" "$(cmp -s "$work/range.out" <(tail -c +1001 "$work/www/a.bin" | head -c 2000000) && echo same)" same
 sn_stop
 check "exit status" "$SN_EXIT" 0
 echo "PASS: sn_source"
