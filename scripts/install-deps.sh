@@ -10,7 +10,7 @@ libgnutls28-dev libcjson-dev libinih-dev libcunit1-dev curl ca-certificates"
 test_pkgs="nginx-light iproute2 procps psmisc util-linux gnuplot-nox jq"
 # dfdaemon's end-to-end tests: a real registry, real clients, htpasswd and a token server
 test_pkgs="$test_pkgs docker-registry skopeo podman apache2-utils openssl python3"
-deb_pkgs="dpkg-dev debhelper lintian man-db"
+deb_pkgs="dpkg-dev debhelper lintian man-db strace"
 
 case "$what" in
 build) pkgs=$build_pkgs ;;

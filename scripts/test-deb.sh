@@ -10,7 +10,9 @@
 #      supernode by hand, as the service would (user dragonfly, /etc/dragonfly/supernode.conf,
 #      state in /var/lib/dragonfly), serve a file with nginx on loopback and download it with
 #      the installed dfget through the supernode (--notbs: P2P or fail), verify it; start
-#      the installed dfdaemon as its unit would and fetch the file through it as a proxy;
+#      the installed dfdaemon as its unit would and fetch the file through it (P2P); the
+#      services run under strace, and every system call they make must be allowed by
+#      their unit's SystemCallFilter= (the sandbox cannot be run here: no systemd);
 #   5. remove, then purge the supernode (its conffile and cache go, what dfdaemon and dfget
 #      share stays), then purge all three and check nothing is left: no files under
 #      /etc/dragonfly, /var/lib/dragonfly, /var/log/dragonfly, no programs, units or dpkg
@@ -29,88 +31,137 @@ t0=$(date +%s)
 if [ "${1:-}" = --download ]; then
 	work=$2
 	ip link set lo up || exit 1
-	top_srcdir=$top
-	# shellcheck source=../tests/lib/origin.sh
+	# shellcheck source=tests/lib/origin.sh
 	. "$top/tests/lib/origin.sh"
-	sn_pid=
-	dd_pid=
+	STRACE=$(command -v strace)
+	command -v systemd-analyze >/dev/null || STRACE=
+	declare -A job pid
+	nfail=0
+	bad() {
+		echo "FAIL: $*"
+		nfail=$((nfail + 1))
+	}
+	# start_svc NAME READY_ERE CMD...: start CMD as user dragonfly, as its unit would (under
+	# strace -f when there is one, to check its system calls against the unit's filter),
+	# and wait up to 10 s for READY_ERE on its stdout. job[NAME] is the background job,
+	# pid[NAME] the program itself.
+	start_svc() {
+		local name=$1 ready=$2 i trace=()
+		shift 2
+		[ -z "$STRACE" ] || trace=("$STRACE" -f -qq -o "$work/$name.trace")
+		"${trace[@]}" setpriv --reuid=dragonfly --regid=dragonfly --init-groups "$@" \
+			>"$work/$name.out" 2>"$work/$name.log" </dev/null &
+		job[$name]=$!
+		pid[$name]=$!
+		for ((i = 0; i < 200; i++)); do
+			if [ -n "$STRACE" ]; then
+				pid[$name]=$(ps -o pid= --ppid "${job[$name]}" | head -1 | tr -d ' ')
+			fi
+			grep -qE "$ready" "$work/$name.out" && return 0
+			kill -0 "${job[$name]}" 2>/dev/null || break
+			sleep 0.05
+		done
+		bad "the installed $name did not come up; its log:"
+		tail -20 "$work/$name.log"
+		return 1
+	}
+	# stop_svc NAME [EXTRA_PID]: SIGTERM the program (and EXTRA_PID, a child it started),
+	# wait for the job; returns the program's exit status.
+	stop_svc() {
+		local name=$1 rc
+		[ -n "${job[$name]:-}" ] || return 0
+		kill -TERM "${pid[$name]}" ${2:+"$2"} 2>/dev/null
+		wait "${job[$name]}"
+		rc=$?
+		unset "job[$name]"
+		return $rc
+	}
+	# check_syscalls NAME UNIT: every system call the program (and its children) made after
+	# its execve is allowed by the unit's SystemCallFilter= (groups expanded).
+	check_syscalls() {
+		local name=$1 unit=/lib/systemd/system/$2.service filter used extra
+		[ -n "$STRACE" ] && [ -f "$work/$name.trace" ] || return 0
+		filter=$(sed -n 's/^SystemCallFilter=//p' "$unit")
+		[ -n "$filter" ] || return 0
+		expand_filter $filter | sort -u >"$work/$name.allowed"
+		awk '/execve\("\/usr\/s?bin\// { on = 1 } on' "$work/$name.trace" |
+			sed -nE 's/^[0-9]+ +([a-z_0-9]+)\(.*/\1/p' | sort -u >"$work/$name.used"
+		used=$(wc -l <"$work/$name.used")
+		extra=$(comm -23 "$work/$name.used" "$work/$name.allowed" | tr '\n' ' ')
+		if [ -n "$extra" ]; then
+			bad "$name made system calls its unit's SystemCallFilter=$filter forbids: $extra"
+		else
+			echo "$name: all $used system calls it made are allowed by $2.service"
+		fi
+	}
+	expand_filter() { # syscall groups (@name) and names -> names, one per line
+		local x
+		for x in "$@"; do
+			# shellcheck disable=SC2046 # the group's members are words
+			case $x in
+			@*) expand_filter $(systemd-analyze syscall-filter "$x" | sed 's/^ *//' |
+				grep -v '^#' | tail -n +2) ;;
+			*) echo "$x" ;;
+			esac
+		done
+	}
 	cleanup_ns() {
-		[ -z "$sn_pid" ] || { kill -TERM "$sn_pid" 2>/dev/null; wait "$sn_pid" 2>/dev/null; }
-		[ -z "$dd_pid" ] || { kill -TERM "$dd_pid" 2>/dev/null; wait "$dd_pid" 2>/dev/null; }
+		local n
+		for n in "${!job[@]}"; do stop_svc "$n"; done
 		origin_stop_all
 	}
 	trap cleanup_ns EXIT
 	mkdir -p "$work/www" "$work/client"
 	head -c $((9 * 1024 * 1024 + 12345)) /dev/urandom >"$work/www/file.bin"
-	origin_start "$work/www" 127.0.0.1 0 || exit 1
-	# The service's way: user dragonfly, no flags (the unit adds only --config with the
-	# default path), ports 8002/8001 from the installed configuration file.
-	setpriv --reuid=dragonfly --regid=dragonfly --init-groups \
-		/usr/sbin/supernode >"$work/sn.out" 2>"$work/sn.log" </dev/null &
-	sn_pid=$!
-	for _ in $(seq 200); do
-		grep -q '^supernode ready: api_port=8002 download_port=8001' "$work/sn.out" && break
-		kill -0 "$sn_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if ! grep -q '^supernode ready: ' "$work/sn.out"; then
-		echo "FAIL: the installed supernode did not come up; its log:"
-		tail -20 "$work/sn.log"
-		exit 1
-	fi
-	echo "installed supernode is up as user dragonfly: $(cat "$work/sn.out")"
-	# The installed dfget with the installed /etc/dragonfly/dfget.conf (node 127.0.0.1:8002).
-	if ! /usr/bin/dfget -u "$ORIGIN_URL/file.bin" -o "$work/client/file.bin" --notbs \
-		--home "$work/client/home" 2>"$work/dfget.err"; then
-		echo "FAIL: the installed dfget could not download through the supernode:"
-		cat "$work/dfget.err"
-		tail -20 "$work/sn.log"
-		exit 1
-	fi
-	cat "$work/dfget.err"
 	want=$(sha256sum <"$work/www/file.bin")
-	got=$(sha256sum <"$work/client/file.bin")
-	[ "$want" = "$got" ] || { echo "FAIL: the downloaded file differs from the origin's"; exit 1; }
-	origin_wait_requests 1 '^/file\.bin' 10 >/dev/null 2>&1
-	sent=$(origin_bytes_sent)
-	[ -n "$(ls -A /var/lib/dragonfly/repo/download 2>/dev/null)" ] ||
-		{ echo "FAIL: the supernode cached nothing in /var/lib/dragonfly/repo/download"; exit 1; }
-	owner=$(find /var/lib/dragonfly/repo -type f -printf '%u\n' | sort -u | tr '\n' ' ')
-	[ "$owner" = "dragonfly " ] ||
-		{ echo "FAIL: cache files are owned by '$owner', not by dragonfly"; exit 1; }
-	echo "downloaded $(stat -c %s "$work/client/file.bin") bytes, sha256 verified;" \
-		"the origin sent $sent bytes (to the supernode); cache in /var/lib/dragonfly"
+	origin_start "$work/www" 127.0.0.1 0 || exit 1
+
+	# The supernode, the unit's way: no flags but --config with the default path, so
+	# ports 8002/8001 and /var/lib/dragonfly from the installed configuration file.
+	start_svc supernode '^supernode ready: api_port=8002 download_port=8001' \
+		/usr/sbin/supernode --config /etc/dragonfly/supernode.conf || exit 1
+	echo "installed supernode is up as user dragonfly: $(cat "$work/supernode.out")"
+	# The installed dfget with the installed /etc/dragonfly/dfget.conf (node 127.0.0.1:8002).
+	if /usr/bin/dfget -u "$ORIGIN_URL/file.bin" -o "$work/client/file.bin" --notbs \
+		--home "$work/client/home" 2>"$work/dfget.err"; then
+		cat "$work/dfget.err"
+		got=$(sha256sum <"$work/client/file.bin")
+		[ "$want" = "$got" ] || bad "the downloaded file differs from the origin's"
+		origin_wait_requests 1 '^/file\.bin' 10 >/dev/null 2>&1
+		owner=$(find /var/lib/dragonfly/repo -type f -printf '%u\n' | sort -u | tr '\n' ' ')
+		[ "$owner" = "dragonfly " ] ||
+			bad "files in /var/lib/dragonfly/repo are owned by '$owner', not by dragonfly"
+		echo "downloaded $(stat -c %s "$work/client/file.bin") bytes, sha256 verified; the" \
+			"origin sent $(origin_bytes_sent) bytes (to the supernode, cache in /var/lib/dragonfly)"
+	else
+		bad "the installed dfget could not download through the supernode:"
+		cat "$work/dfget.err"
+		tail -20 "$work/supernode.log"
+	fi
 	upid=$(cat "$work/client/home/meta/uploader.pid" 2>/dev/null)
 	[ -z "$upid" ] || kill -TERM "$upid" 2>/dev/null
+
+	# dfdaemon, the unit's way (once it is more than a stub): HOME /var/lib/dragonfly/dfdaemon,
+	# the installed configuration; a GET through it as a proxy, with a rule that sends the
+	# file through P2P (its engine, and the uploader it starts from /usr/bin/dfget).
 	if /usr/sbin/dfdaemon --help | grep -q -- --check-config; then
-		# The unit's way: user dragonfly, HOME /var/lib/dragonfly/dfdaemon (StateDirectory),
-		# the installed configuration; then a request through it as an HTTP proxy.
-		install -d -o dragonfly -g dragonfly -m 0750 /var/lib/dragonfly/dfdaemon
-		HOME=/var/lib/dragonfly/dfdaemon setpriv --reuid=dragonfly --regid=dragonfly \
-			--init-groups /usr/sbin/dfdaemon --config /etc/dragonfly/dfdaemon.conf \
-			>"$work/dd.out" 2>"$work/dd.log" </dev/null &
-		dd_pid=$!
-		for _ in $(seq 200); do
-			grep -q '^dfdaemon ready: port=65001' "$work/dd.out" && break
-			kill -0 "$dd_pid" 2>/dev/null || break
-			sleep 0.05
-		done
-		grep -q '^dfdaemon ready: ' "$work/dd.out" ||
-			{ echo "FAIL: the installed dfdaemon did not come up:"; tail -20 "$work/dd.log"; exit 1; }
-		got=$(curl -sf -x http://127.0.0.1:65001 "$ORIGIN_URL/file.bin" | sha256sum)
-		[ "$got" = "$want" ] ||
-			{ echo "FAIL: a GET through the installed dfdaemon"; tail -20 "$work/dd.log"; exit 1; }
-		kill -TERM "$dd_pid"
-		wait "$dd_pid" || { echo "FAIL: dfdaemon exited $? on SIGTERM"; exit 1; }
-		dd_pid=
-		echo "installed dfdaemon is up as user dragonfly ($(cat "$work/dd.out")), proxies a GET"
+		ddhome=/var/lib/dragonfly/dfdaemon
+		install -d -o dragonfly -g dragonfly -m 0750 "$ddhome"
+		if start_svc dfdaemon '^dfdaemon ready: port=65001' env HOME="$ddhome" \
+			/usr/sbin/dfdaemon --config /etc/dragonfly/dfdaemon.conf --rule 'file\.bin$'; then
+			got=$(curl -sf -x http://127.0.0.1:65001 "$ORIGIN_URL/file.bin" | sha256sum)
+			[ "$got" = "$want" ] || bad "a GET through the installed dfdaemon: $(tail -5 "$work/dfdaemon.log")"
+			grep -qi 'fall' "$work/dfdaemon.log" &&
+				bad "dfdaemon fell back to a direct fetch: $(grep -i 'fall' "$work/dfdaemon.log")"
+			upid=$(cat "$ddhome/.small-dragonfly/meta/uploader.pid" 2>/dev/null)
+			stop_svc dfdaemon "$upid" || bad "dfdaemon exited $? on SIGTERM"
+			echo "installed dfdaemon is up as user dragonfly and serves a GET through P2P"
+			check_syscalls dfdaemon dfdaemon
+		fi
 	fi
-	kill -TERM "$sn_pid"
-	wait "$sn_pid"
-	rc=$?
-	sn_pid=
-	[ "$rc" -eq 0 ] || { echo "FAIL: the supernode exited $rc on SIGTERM"; exit 1; }
-	exit 0
+	stop_svc supernode || bad "the supernode exited $? on SIGTERM"
+	check_syscalls supernode dragonfly-supernode
+	exit $((nfail > 0))
 fi
 
 # ---------------------------------------------------------------- the main run
