@@ -168,6 +168,25 @@ curl -sf --noproxy '*' -o "$DG_TMP/nofb" "$DD_URL/v2/lib/img5/blobs/sha256:$fb2"
 ((rc != 0)) || { dg_fail "--no-fallback still served the blob"; fail=1; }
 check "registry GETs of that blob with --no-fallback" "$(reg_count GET "/blobs/sha256:$fb2")" 0
 echo "ok: --no-fallback: curl exit $rc"
+
+# HTTPS on its own listener (--certpem/--keypem): the same mirror, P2P included.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$DG_TMP/tls.key" \
+	-out "$DG_TMP/tls.crt" -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	>/dev/null 2>&1 || { dg_fail "openssl"; exit 1; }
+dd_stop
+sn_start "$DG_TMP/sn2" || exit 1
+dd_start "$DG_TMP/dd4" --registry "$REG_URL" --node "127.0.0.1:$SN_API" \
+	--certpem "$DG_TMP/tls.crt" --keypem "$DG_TMP/tls.key" --tls-port 0 || exit 1
+tls_port=$(sed -n 's/.*tls_port=\([0-9]*\).*/\1/p' "$DG_TMP/dd4/dd.out")
+[[ -n $tls_port ]] || { dg_fail "no tls_port on the ready line: $(cat "$DG_TMP/dd4/dd.out")"; fail=1; }
+tls=(-s --noproxy '*' --cacert "$DG_TMP/tls.crt")
+check "HTTPS: manifest" "$(curl "${tls[@]}" -o /dev/null -w '%{http_code}' \
+	-H "Accept: application/vnd.oci.image.manifest.v1+json" \
+	"https://127.0.0.1:$tls_port/v2/lib/img/manifests/v1")" 200
+curl "${tls[@]}" -o "$DG_TMP/tlsblob" "https://127.0.0.1:$tls_port/v2/lib/img5/blobs/sha256:$fb2"
+check "HTTPS: blob through P2P" "$(dg_sha "$DG_TMP/tlsblob")" "$fb2"
+check "HTTPS: P2P downloads" "$(dd_stat p2p_started)" 1
+check "HTTPS: fallbacks" "$(dd_stat fallbacks)" 0
 dd_stop
 ((DD_BAD == 0)) || fail=1
 exit $fail
