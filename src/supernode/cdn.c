@@ -116,6 +116,7 @@ static void source_req(const struct job *j, struct sn_source_req *req)
 	req->connect_timeout_ms = (long)cfg->source_timeout;
 	req->stall_timeout_ms = (long)cfg->source_stall_timeout;
 	req->range_from = -1;
+	req->cancel = &j->ctx->stopping;
 }
 
 static bool validators_match(const struct sn_meta *m, const struct sn_source_info *info)
@@ -262,6 +263,10 @@ static void probe_and_fetch(struct job *j, struct sn_source_req *req, long ok_st
 	char err[256] = "";
 	req->if_none_match = req->if_modified_since = NULL;
 	int rc = sn_source_probe(req, info, err, sizeof(err));
+	if (rc == -ECANCELED) {
+		o->kind = OUT_STOPPED;
+		return;
+	}
 	if (rc < 0 || info->status != ok_status) {
 		set_failed(o, sn_source_code(rc, info->status), "the source failed: %s",
 			   rc < 0 ? err : "unexpected answer");
@@ -289,7 +294,9 @@ static void run_job(struct job *j, struct outcome *o)
 	SN_STAT_ADD(source_requests, 1);
 	int rc = sn_source_probe(&req, &info, err, sizeof(err));
 	long ok_status = *t->range ? 206 : 200;
-	if (rc < 0) {
+	if (rc == -ECANCELED) {
+		o->kind = OUT_STOPPED;
+	} else if (rc < 0) {
 		set_failed(o, sn_source_code(rc, 0), "cannot reach the source: %s", err);
 	} else if (info.status == 304 && have && meta.finished && file_holds(t, &meta)) {
 		o->kind = OUT_DONE;

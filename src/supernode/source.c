@@ -127,6 +127,18 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return len;
 }
 
+/* Progress callback: end the transfer when the supernode stops. */
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	atomic_bool *cancel = clientp;
+	return cancel && atomic_load(cancel) ? 1 : 0;
+}
+
 /* Trusted CAs: from memory when this curl can, else from a file written beside us. */
 static int set_cas(CURL *h, const struct sn_source_req *req, char *err, size_t errsz)
 {
@@ -219,9 +231,17 @@ static int perform(const struct sn_source_req *req, bool head, bool probe_range,
 	}
 	if (head)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	if (req->cancel) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, req->cancel);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 	CURLcode cc = curl_easy_perform(h);
 	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && x.stopped)) {
 		rc = headers_complete(&x);
+	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		rc = -ECANCELED;
+		snprintf(err, errsz, "stopped");
 	} else if (cc == CURLE_WRITE_ERROR && x.cb_rc < 0) {
 		rc = x.cb_rc;
 		snprintf(err, errsz, "%s", strerror(-rc));

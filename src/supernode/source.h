@@ -9,6 +9,7 @@
 #ifndef SN_SOURCE_H
 #define SN_SOURCE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@ struct sn_source_req {
 	const char *if_modified_since; /* conditional probe, or NULL */
 	const char *if_range;	       /* resume guard, or NULL */
 	int64_t range_from;	       /* >= 0: ask for the bytes from here on */
+	atomic_bool *cancel;	       /* when it turns true, the request ends (-ECANCELED) */
 };
 
 struct sn_source_info {
