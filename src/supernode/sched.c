@@ -41,8 +41,8 @@ static int32_t find_peer(struct sn_progress *p, const struct sn_client *c, int64
 	return best;
 }
 
-/* Fill p->scratch with the candidate keys of c: rarity << 32 | distance from c's cursor.
- * Returns how many. */
+/* Fill p->scratch with the candidate keys of c, unordered: rarity << 32 | distance from
+ * c's cursor. Returns how many. */
 static int64_t candidates(struct sn_progress *p, const struct sn_client *c)
 {
 	int64_t n = p->npieces, k = 0;
@@ -59,8 +59,44 @@ static int64_t candidates(struct sn_progress *p, const struct sn_client *c)
 		uint64_t dist = (uint64_t)((piece - cursor + n) % n);
 		p->scratch[k++] = rarity << 32 | dist;
 	}
-	qsort(p->scratch, (size_t)k, sizeof(uint64_t), cmp_u64);
 	return k;
+}
+
+static void sift_down(uint64_t *h, int64_t m, int64_t i)
+{
+	for (;;) {
+		int64_t l = 2 * i + 1, r = l + 1, big = i;
+		if (l < m && h[l] > h[big])
+			big = l;
+		if (r < m && h[r] > h[big])
+			big = r;
+		if (big == i)
+			return;
+		uint64_t t = h[i];
+		h[i] = h[big];
+		h[big] = t;
+		i = big;
+	}
+}
+
+/* Move the m smallest of keys[0..k) to the front, sorted; the rest stay behind them,
+ * unordered. O(k log m): with m a small constant, linear in the number of pieces. */
+static void select_smallest(uint64_t *keys, int64_t k, int64_t m)
+{
+	if (m >= k) {
+		qsort(keys, (size_t)k, sizeof(uint64_t), cmp_u64);
+		return;
+	}
+	for (int64_t i = m / 2 - 1; i >= 0; i--) /* a max-heap of the first m */
+		sift_down(keys, m, i);
+	for (int64_t i = m; i < k; i++)
+		if (keys[i] < keys[0]) {
+			uint64_t t = keys[0];
+			keys[0] = keys[i];
+			keys[i] = t;
+			sift_down(keys, m, 0);
+		}
+	qsort(keys, (size_t)m, sizeof(uint64_t), cmp_u64);
 }
 
 static int64_t key_piece(uint64_t key, int64_t cursor, int64_t n)
@@ -68,48 +104,82 @@ static int64_t key_piece(uint64_t key, int64_t cursor, int64_t n)
 	return (cursor + (int64_t)(key & 0xffffffffu)) % n;
 }
 
-int sn_sched_pick(struct sn_progress *p, struct sn_client *c, const struct sn_sched_limits *lim,
-		  int64_t now_ms, struct sn_pick *picks, int max)
-{
-	int want = lim->down_limit - c->ninf;
-	if (want > max)
-		want = max;
-	if (want <= 0 || p->npieces == 0)
-		return 0;
-	int probes = lim->probes > 0 ? lim->probes : 16;
-	int sn_free = lim->sn_free;
-	/* While others are active, one supernode transfer at a time per client. */
-	int sn_cap = p->nactive >= 2 ? 1 : lim->down_limit;
-	int64_t n = p->npieces;
-	int64_t cursor = c->cursor % n;
-	int64_t k = candidates(p, c);
-	int got = 0;
+struct pick_state {
+	struct sn_pick *picks;
+	int got, want, probes, sn_free, sn_cap;
+	int64_t cursor, now_ms;
+};
 
-	/* Pass 1: a peer source, else a fresh piece from the supernode. */
-	for (int64_t i = 0; i < k && got < want; i++) {
-		int64_t piece = key_piece(p->scratch[i], cursor, n);
-		int32_t src = find_peer(p, c, piece, lim->up_limit, probes);
+/* Pass 1 over keys [from, to): a peer source, else a fresh piece from the supernode. */
+static void pass_peers(struct sn_progress *p, struct sn_client *c,
+		       const struct sn_sched_limits *lim, struct pick_state *ps, int64_t from,
+		       int64_t to)
+{
+	for (int64_t i = from; i < to && ps->got < ps->want; i++) {
+		int64_t piece = key_piece(p->scratch[i], ps->cursor, p->npieces);
+		int32_t src = find_peer(p, c, piece, lim->up_limit, ps->probes);
 		if (src < 0) {
 			bool fresh = p->holders[piece].n + p->ninflight[piece] == 0;
-			if (!fresh || !sn_progress_cdn_has(p, piece) || sn_free <= 0 ||
-			    c->sn_inflight >= sn_cap)
+			if (!fresh || !sn_progress_cdn_has(p, piece) || ps->sn_free <= 0 ||
+			    c->sn_inflight >= ps->sn_cap)
 				continue;
 			src = SN_SRC_CDN;
-			sn_free--;
+			ps->sn_free--;
 		}
-		sn_progress_start(p, c, piece, src, now_ms);
-		picks[got++] = (struct sn_pick){ piece, src };
+		sn_progress_start(p, c, piece, src, ps->now_ms);
+		ps->picks[ps->got++] = (struct sn_pick){ piece, src };
 	}
-	/* Pass 2: spare supernode capacity serves second copies, rarest first. */
-	for (int64_t i = 0; i < k && got < want && !lim->sn_busy; i++) {
-		int64_t piece = key_piece(p->scratch[i], cursor, n);
-		if (sn_free <= 0 || c->sn_inflight >= sn_cap)
+}
+
+/* Pass 2 over keys [0, to): spare supernode slots serve second copies, rarest first. */
+static void pass_supernode(struct sn_progress *p, struct sn_client *c, struct pick_state *ps,
+			   int64_t to)
+{
+	for (int64_t i = 0; i < to && ps->got < ps->want; i++) {
+		int64_t piece = key_piece(p->scratch[i], ps->cursor, p->npieces);
+		if (ps->sn_free <= 0 || c->sn_inflight >= ps->sn_cap)
 			break;
 		if (!sn_progress_cdn_has(p, piece) || sn_client_inflight(c, piece))
 			continue;
-		sn_free--;
-		sn_progress_start(p, c, piece, SN_SRC_CDN, now_ms);
-		picks[got++] = (struct sn_pick){ piece, SN_SRC_CDN };
+		ps->sn_free--;
+		sn_progress_start(p, c, piece, SN_SRC_CDN, ps->now_ms);
+		ps->picks[ps->got++] = (struct sn_pick){ piece, SN_SRC_CDN };
 	}
-	return got;
+}
+
+int sn_sched_pick(struct sn_progress *p, struct sn_client *c, const struct sn_sched_limits *lim,
+		  int64_t now_ms, struct sn_pick *picks, int max)
+{
+	struct pick_state ps = { .picks = picks, .now_ms = now_ms };
+	ps.want = lim->down_limit - c->ninf;
+	if (ps.want > max)
+		ps.want = max;
+	if (ps.want <= 0 || p->npieces == 0)
+		return 0;
+	ps.probes = lim->probes > 0 ? lim->probes : 16;
+	ps.sn_free = lim->sn_free;
+	/* While others are active, one supernode transfer at a time per client. */
+	ps.sn_cap = p->nactive >= 2 ? 1 : lim->down_limit;
+	ps.cursor = c->cursor % p->npieces;
+	int64_t k = candidates(p, c);
+	/* The rarest few are nearly always enough: order only those (linear time), and the
+	 * rest only when they are not. */
+	int64_t sorted = 4 * (int64_t)ps.want + 16;
+	if (sorted > k)
+		sorted = k;
+	select_smallest(p->scratch, k, sorted);
+	pass_peers(p, c, lim, &ps, 0, sorted);
+	if (ps.got < ps.want && sorted < k) {
+		qsort(p->scratch + sorted, (size_t)(k - sorted), sizeof(uint64_t), cmp_u64);
+		pass_peers(p, c, lim, &ps, sorted, k);
+		sorted = k;
+	}
+	if (!lim->sn_busy && ps.got < ps.want) {
+		if (sorted < k) {
+			qsort(p->scratch + sorted, (size_t)(k - sorted), sizeof(uint64_t), cmp_u64);
+			sorted = k;
+		}
+		pass_supernode(p, c, &ps, sorted);
+	}
+	return ps.got;
 }

@@ -14,7 +14,8 @@
  *     so each supernode copy completes fast and peers spread it.
  *
  * Pure logic over struct sn_progress: no clock reads, no I/O, no locks (the caller holds
- * the task lock). Cost: O(P log P) for P pieces, plus a bounded search among holders.
+ * the task lock). Cost: O(P) for P pieces (only the rarest few candidates are ordered),
+ * plus a bounded search among the holders of each piece tried.
  */
 #ifndef SN_SCHED_H
 #define SN_SCHED_H

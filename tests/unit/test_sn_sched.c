@@ -128,11 +128,11 @@ static void limits(struct world *w, char *args)
 
 static void step(struct world *w, char *cmd)
 {
-	char a[32] = "", b[64] = "", c[32] = "";
+	char a[32] = "", b[512] = "", c[512] = "";
 	char *arrow = strstr(cmd, "=>");
 	if (arrow)
 		*arrow = '\0';
-	int n = sscanf(cmd, " %31s %63s %31s", a, b, c);
+	int n = sscanf(cmd, " %31s %511s %511s", a, b, c);
 	if (n < 1)
 		return;
 	if (!strcmp(a, "pieces")) {
@@ -236,6 +236,35 @@ static const struct row rarest_rows[] = {
 static void test_rarest_first(void)
 {
 	run_rows(rarest_rows, sizeof(rarest_rows) / sizeof(rarest_rows[0]));
+}
+
+static char *bits(int n, int from, int to)
+{
+	static char buf[4][256];
+	static int k;
+	char *b = buf[k++ % 4];
+	for (int i = 0; i < n; i++)
+		b[i] = i >= from && i < to ? '1' : '0';
+	b[n] = '\0';
+	return b;
+}
+
+/* Many pieces: only the rarest few candidates are ordered, the rest when they are needed. */
+static void test_many_pieces(void)
+{
+	char s1[2048], s2[2048];
+	snprintf(s1, sizeof(s1),
+		 "pieces 100; cdn %s; client s; client t; client a; serve s %s; serve t %s;"
+		 "limits down=4 up=5 free=0 busy=1; pick a => 90:s 91:s 92:s 93:s",
+		 bits(100, 0, 100), bits(100, 0, 100), bits(100, 0, 90));
+	/* The 50 rarest have no source (no supernode slot): the next ones are used. */
+	snprintf(s2, sizeof(s2),
+		 "pieces 100; cdn %s; client s; client a; client b; serve s %s;"
+		 "limits down=4 up=5 free=0 busy=1; pick a => 50:s 51:s 52:s 53:s",
+		 bits(100, 0, 100), bits(100, 50, 100));
+	const struct row rows[] = { { "the rarest of many", s1 },
+				    { "past the rarest few when they have no source", s2 } };
+	run_rows(rows, 2);
 }
 
 static const struct row superseed_rows[] = {
@@ -380,7 +409,8 @@ static void test_swarm_super_seeding(void)
 }
 
 static const struct unit_test tests[] = {
-	UNIT_TEST(test_rarest_first),  UNIT_TEST(test_super_seeding),
+	UNIT_TEST(test_rarest_first),  UNIT_TEST(test_many_pieces),
+	UNIT_TEST(test_super_seeding),
 	UNIT_TEST(test_slot_limits),   UNIT_TEST(test_isolation),
 	UNIT_TEST(test_finish),	       UNIT_TEST(test_swarm_super_seeding),
 };
