@@ -222,7 +222,8 @@ void dd_settings_usage(FILE *out)
 		"                          (default https://index.docker.io; \"\" = proxy only)\n"
 		"      --registry-insecure do not verify the registry's TLS certificate\n"
 		"      --registry-cacerts FILES  CA PEM files for the registry (',' separated)\n"
-		"      --node LIST         supernodes: host[:port][=weight],... (127.0.0.1:8002)\n"
+		"      --node LIST         supernodes: host[:port][=weight],... (127.0.0.1:8002;\n"
+		"                          repeatable)\n"
 		"      --ratelimit RATE    P2P rate limit, shared with every dfget of this host\n"
 		"                          (default 20MB; 0 = none)\n"
 		"      --certpem FILE      serve HTTPS too, on its own port, with this certificate\n"
@@ -258,7 +259,7 @@ enum {
 	O_CONFIG = 256, O_PORT, O_HOSTIP, O_REGISTRY, O_REG_INSECURE, O_REG_CACERTS, O_NODE,
 	O_RATELIMIT, O_CERTPEM, O_KEYPEM, O_TLSPORT, O_HOME, O_LOCALREPO, O_DFPATH,
 	O_CALLSYSTEM, O_IP, O_PEERPORT, O_RULE, O_HIJACK, O_CACERT, O_CAKEY, O_NOFALLBACK,
-	O_MAXREQ, O_LOG, O_VERBOSE, O_CHECK, O_STREAM,
+	O_MAXREQ, O_LOG, O_VERBOSE, O_CHECK, O_STREAM, O_MAXPROCS,
 };
 
 static const struct option long_opts[] = {
@@ -291,6 +292,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, O_VERBOSE },
 	{ "check-config", no_argument, NULL, O_CHECK },
 	{ "streamMode", no_argument, NULL, O_STREAM },
+	{ "maxprocs", required_argument, NULL, O_MAXPROCS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
@@ -360,7 +362,9 @@ static int apply_flag(struct dd_settings *s, int c, const char *arg, char *err, 
 	case O_REG_INSECURE: s->registry_insecure = true; return 0;
 	case O_NOFALLBACK: s->fallback = false; return 0;
 	case O_VERBOSE: s->verbose = true; return 0;
-	case O_STREAM: return 0; /* always streaming */
+	case O_STREAM: return 0;   /* always streaming */
+	case O_MAXPROCS: return 0; /* the original's Go runtime knob; threads here are per
+				    * connection and per download */
 	case O_RULE: return dd_rules_add(&s->rules, arg, err, errsz);
 	case O_HIJACK: return dd_hosts_add(&s->hijack, arg, err, errsz);
 	default: return 0;
@@ -439,13 +443,20 @@ int dd_settings_from_args(struct dd_settings *s, int argc, char **argv,
 		return -EINVAL;
 	optind = 1;
 	opterr = 0;
-	int c;
+	int c, nodes = 0;
 	while ((c = getopt_long(argc, argv, ":hv", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			snprintf(err, errsz, "%s '%s' (see dfdaemon --help)",
 				 c == '?' ? "unknown option" : "missing value for",
 				 argv[optind - 1]);
 			return -EINVAL;
+		}
+		if (c == O_NODE && nodes++ > 0) {
+			/* --node repeated: the lists add up, as with the original */
+			char *joined = xasprintf("%s,%s", s->node, optarg);
+			free(s->node);
+			s->node = joined;
+			continue;
 		}
 		if (c == O_CHECK)
 			*action_r = DD_CLI_CHECK;

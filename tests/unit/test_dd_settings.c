@@ -82,8 +82,11 @@ static void test_flags(void)
 	close(fd);
 	char a0[] = "dfdaemon", a1[] = "--config", a3[] = "--port", a4[] = "0",
 	     a5[] = "--ratelimit", a6[] = "1M", a7[] = "--rule", a8[] = "blobs direct",
-	     a9[] = "--no-fallback", a10[] = "--workHome", a11[] = "/srv/df";
-	char *argv[] = { a0, a1, path, a3, a4, a5, a6, a7, a8, a9, a10, a11, NULL };
+	     a9[] = "--no-fallback", a10[] = "--workHome", a11[] = "/srv/df",
+	     a12[] = "--node", a13[] = "sn1:8002=2", a14[] = "sn2", a15[] = "--maxprocs",
+	     a16[] = "4";
+	char *argv[] = { a0,  a1,  path, a3,  a4,  a5,	a6,  a7,  a8, a9,
+			 a10, a11, a12,	 a13, a12, a14, a15, a16, NULL };
 	struct dd_settings s;
 	enum dd_cli_action a;
 	char err[512] = "";
@@ -93,7 +96,7 @@ static void test_flags(void)
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_EQUAL(a, DD_CLI_RUN);
 	CU_ASSERT_EQUAL(s.port, 0);
-	UNIT_STR_EQ(s.node, "10.0.0.1:8002");
+	UNIT_STR_EQ(s.node, "sn1:8002=2,sn2"); /* flags replace the file, and add up */
 	CU_ASSERT_EQUAL(s.ratelimit, 1 << 20);
 	CU_ASSERT_EQUAL(s.rules.n, 1);
 	CU_ASSERT_FALSE(s.fallback);
