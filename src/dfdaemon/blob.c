@@ -363,6 +363,14 @@ void dd_blob_wait(struct dd_blob *blob, unsigned have_version, unsigned have_gen
 	pthread_mutex_unlock(&blob->lock);
 }
 
+void dd_blobs_expire(struct dd_blobs *b)
+{
+	pthread_mutex_lock(&b->lock);
+	struct dd_blob *dead = expire_locked(b, df_mono_us());
+	pthread_mutex_unlock(&b->lock);
+	destroy_list(dead);
+}
+
 void dd_blobs_cancel(struct dd_blobs *b)
 {
 	if (b)

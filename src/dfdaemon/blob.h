@@ -42,6 +42,9 @@ struct dd_blob;
  * made. */
 struct dd_blobs *dd_blobs_new(const struct dd_blob_cfg *cfg, struct dd_stats *stats,
 			      char *err, size_t errsz);
+/* Forget finished blobs older than keep_ms (their files go with their last reader).
+ * dd_blobs_get does it too; call it now and then so that an idle daemon frees disk. */
+void dd_blobs_expire(struct dd_blobs *b);
 /* Make running downloads give up soon (shutting down). */
 void dd_blobs_cancel(struct dd_blobs *b);
 /* Cancel running downloads, wait for their threads (bounded), remove the outputs. Call

@@ -69,10 +69,12 @@ static struct dd_blobs *make_blobs(struct dd_ctx *ctx, char *err, size_t errsz)
 	return dd_blobs_new(&cfg, &ctx->stats, err, errsz);
 }
 
-static void wait_for_signal(void)
+static void wait_for_signal(struct dd_blobs *blobs)
 {
-	while (!got_stop) {
+	for (unsigned tick = 1; !got_stop; tick++) {
 		poll(NULL, 0, 200);
+		if (tick % 25 == 0)
+			dd_blobs_expire(blobs);
 		if (got_hup) {
 			got_hup = 0;
 			df_log_reopen();
@@ -104,7 +106,7 @@ static int run(struct dd_settings *s)
 	else
 		printf("dfdaemon ready: port=%u\n", port);
 	fflush(stdout);
-	wait_for_signal();
+	wait_for_signal(ctx.blobs);
 	log_info("stopping");
 	atomic_store(&ctx.stopping, true);
 	dd_blobs_cancel(ctx.blobs);

@@ -175,8 +175,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D
 	>/dev/null 2>&1 || { dg_fail "openssl"; exit 1; }
 dd_stop
 sn_start "$DG_TMP/sn2" || exit 1
+printf '[dfdaemon]\nblob_keep = 1s\n' >"$DG_TMP/keep.conf"
 dd_start "$DG_TMP/dd4" --registry "$REG_URL" --node "127.0.0.1:$SN_API" \
-	--certpem "$DG_TMP/tls.crt" --keypem "$DG_TMP/tls.key" --tls-port 0 || exit 1
+	--certpem "$DG_TMP/tls.crt" --keypem "$DG_TMP/tls.key" --tls-port 0 \
+	--config "$DG_TMP/keep.conf" || exit 1
 tls_port=$(sed -n 's/.*tls_port=\([0-9]*\).*/\1/p' "$DG_TMP/dd4/dd.out")
 [[ -n $tls_port ]] || { dg_fail "no tls_port on the ready line: $(cat "$DG_TMP/dd4/dd.out")"; fail=1; }
 tls=(-s --noproxy '*' --cacert "$DG_TMP/tls.crt")
@@ -187,6 +189,12 @@ curl "${tls[@]}" -o "$DG_TMP/tlsblob" "https://127.0.0.1:$tls_port/v2/lib/img5/b
 check "HTTPS: blob through P2P" "$(dg_sha "$DG_TMP/tlsblob")" "$fb2"
 check "HTTPS: P2P downloads" "$(dd_stat p2p_started)" 1
 check "HTTPS: fallbacks" "$(dd_stat fallbacks)" 0
+# A finished blob is kept blob_keep (1 s here) for later clients, then its file goes.
+for ((i = 0; i < 150; i++)); do
+	[[ -z $(ls -A "$DG_TMP/dd4/dfdaemon/data") ]] && break
+	sleep 0.1
+done
+check "blob files left after blob_keep" "$(ls -A "$DG_TMP/dd4/dfdaemon/data" | wc -l)" 0
 dd_stop
 ((DD_BAD == 0)) || fail=1
 exit $fail
