@@ -126,6 +126,9 @@ wait $cpid || { dg_fail "streaming curl failed"; fail=1; }
 ttotal=$((($(date +%s%N) - t0) / 1000000))
 check "streamed blob digest" "$(dg_sha "$DG_TMP/big")" "$big"
 echo "streaming: first 4 MiB after ${tfirst:-?} ms, all $bigsize bytes after $ttotal ms"
+# --ratelimit holds: 16 MiB/s for a 48 MiB blob is at least ~3 s (allow 20% for bursts)
+want_ms=$((bigsize * 1000 / (16 << 20) * 8 / 10))
+((ttotal >= want_ms)) || { dg_fail "--ratelimit 16MB: $bigsize bytes in $ttotal ms"; fail=1; }
 [[ -n $tfirst ]] && ((tfirst * 10 < ttotal * 6)) ||
 	{ dg_fail "the blob did not stream (first 4 MiB at ${tfirst:-never}, end at $ttotal ms)"; fail=1; }
 
