@@ -7,7 +7,8 @@
 # Target (issue 3): the supernode at >= 80% of nginx.
 #
 # Usage: bench/sn_piece_bench.sh [SIZE_MB (1024)] [ROUNDS (5)]
-# Runs in its own network namespace as root (tests/lib/isolate.sh); needs nginx.
+# SN_FLAGS: extra supernode flags. Runs in its own network namespace as root
+# (tests/lib/isolate.sh); needs nginx.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -25,7 +26,7 @@ mkdir -p "$work/www"
 echo "making a ${size_mb} MiB file..."
 head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$work/www/big.bin"
 origin_start "$work/www" 127.0.0.1 0 || exit 1
-sn_start "$work/sn" || exit 1
+sn_start "$work/sn" ${SN_FLAGS:-} || exit 1
 resp=$(curl -s -XPOST -d "{\"rawUrl\":\"$ORIGIN_URL/big.bin\",\"cid\":\"bench\",\"ip\":\"127.0.0.1\",\"port\":0}" \
 	"$SN_URL/peer/registry")
 task=$(jq -r .data.taskId <<<"$resp")

@@ -7,7 +7,8 @@
 # Targets (issue 3): >= 10,000 pulls/s, p99 < 10 ms, RSS < 64 MB on 2 cores.
 #
 # Usage: bench/sn_pull_bench.sh [SECONDS (20)] [NPEERS (1000)] [WRK_THREADS (8)]
-# Runs in its own network namespace as root (tests/lib/isolate.sh); needs wrk and nginx.
+# SN_FLAGS: extra supernode flags. Runs in its own network namespace as root
+# (tests/lib/isolate.sh); needs wrk and nginx.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -27,7 +28,7 @@ mkdir -p "$work/www"
 head -c $((100 * 1024 * 1024)) /dev/urandom >"$work/www/f100m.bin"
 origin_start "$work/www" 127.0.0.1 0 || exit 1
 ulimit -n 65536 2>/dev/null
-sn_start "$work/sn" || exit 1
+sn_start "$work/sn" ${SN_FLAGS:-} || exit 1
 URL="$ORIGIN_URL/f100m.bin"
 
 # Cache the file first: the benchmark measures scheduling, not the source.
