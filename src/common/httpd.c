@@ -51,11 +51,12 @@ struct MHD_Daemon *df_httpd_start(const struct df_httpd_options *opts,
 
 	struct MHD_OptionItem items[16];
 	size_t n = 0;
+	/* The logger first, so that MHD's complaints about later options reach it. */
+	items[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+					      (intptr_t)mhd_logger, NULL };
 	items[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &sa };
 	items[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
 					      opts->threads ? opts->threads : 1, NULL };
-	items[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
-					      (intptr_t)mhd_logger, NULL };
 	items[n++] = (struct MHD_OptionItem){
 		MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(opts->completed ? opts->completed
 									: df_httpd_request_completed),
