@@ -115,7 +115,8 @@ t0=$EPOCHREALTIME
 "$@"
 rc=$?
 t1=$EPOCHREALTIME
-cpu=$(times | tail -n 1)
+times >"$res.tmp"
+cpu=$(tail -n 1 "$res.tmp")
 echo "$rc $t0 $t1 $cpu" >"$res.tmp" && mv "$res.tmp" "$res"'
 
 _fl_secs() { # "1m2.5s" -> 62.5
