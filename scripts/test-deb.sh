@@ -49,15 +49,14 @@ if [ "${1:-}" = --download ]; then
 		local name=$1 ready=$2 i trace=()
 		shift 2
 		[ -z "$STRACE" ] || trace=("$STRACE" -f -qq -o "$work/$name.trace")
-		"${trace[@]}" setpriv --reuid=dragonfly --regid=dragonfly --init-groups "$@" \
+		# sh notes its pid, which the program keeps through the execs.
+		"${trace[@]}" sh -c 'echo $$ >"$0"; exec "$@"' "$work/$name.pid" \
+			setpriv --reuid=dragonfly --regid=dragonfly --init-groups "$@" \
 			>"$work/$name.out" 2>"$work/$name.log" </dev/null &
 		job[$name]=$!
-		pid[$name]=$!
 		for ((i = 0; i < 200; i++)); do
-			if [ -n "$STRACE" ]; then
-				pid[$name]=$(ps -o pid= --ppid "${job[$name]}" | head -1 | tr -d ' ')
-			fi
-			grep -qE "$ready" "$work/$name.out" && return 0
+			pid[$name]=$(cat "$work/$name.pid" 2>/dev/null)
+			[ -n "${pid[$name]}" ] && grep -qE "$ready" "$work/$name.out" && return 0
 			kill -0 "${job[$name]}" 2>/dev/null || break
 			sleep 0.05
 		done
@@ -66,25 +65,34 @@ if [ "${1:-}" = --download ]; then
 		return 1
 	}
 	# stop_svc NAME [EXTRA_PID]: SIGTERM the program (and EXTRA_PID, a child it started),
-	# wait for the job; returns the program's exit status.
+	# wait for the job (20 s, then SIGKILL); returns the program's exit status.
 	stop_svc() {
-		local name=$1 rc
+		local name=$1 rc i
 		[ -n "${job[$name]:-}" ] || return 0
 		kill -TERM "${pid[$name]}" ${2:+"$2"} 2>/dev/null
+		for ((i = 0; i < 400; i++)); do
+			kill -0 "${job[$name]}" 2>/dev/null || break
+			sleep 0.05
+		done
+		if kill -0 "${job[$name]}" 2>/dev/null; then
+			bad "$name did not stop within 20 s of SIGTERM"
+			kill -KILL "${pid[$name]}" ${2:+"$2"} 2>/dev/null
+		fi
 		wait "${job[$name]}"
 		rc=$?
 		unset "job[$name]"
 		return $rc
 	}
-	# check_syscalls NAME UNIT: every system call the program (and its children) made after
-	# its execve is allowed by the unit's SystemCallFilter= (groups expanded).
+	# check_syscalls NAME UNIT: every system call /usr/sbin/NAME (and its children) made
+	# after its execve is allowed by the unit's SystemCallFilter= (groups expanded).
 	check_syscalls() {
 		local name=$1 unit=/lib/systemd/system/$2.service filter used extra
 		[ -n "$STRACE" ] && [ -f "$work/$name.trace" ] || return 0
 		filter=$(sed -n 's/^SystemCallFilter=//p' "$unit")
 		[ -n "$filter" ] || return 0
 		expand_filter $filter | sort -u >"$work/$name.allowed"
-		awk '/execve\("\/usr\/s?bin\// { on = 1 } on' "$work/$name.trace" |
+		awk -v exe="execve(\"/usr/sbin/$name\"" 'index($0, exe) { on = 1 } on' \
+			"$work/$name.trace" |
 			sed -nE 's/^[0-9]+ +([a-z_0-9]+)\(.*/\1/p' | sort -u >"$work/$name.used"
 		used=$(wc -l <"$work/$name.used")
 		extra=$(comm -23 "$work/$name.used" "$work/$name.allowed" | tr '\n' ' ')
@@ -151,8 +159,9 @@ if [ "${1:-}" = --download ]; then
 			/usr/sbin/dfdaemon --config /etc/dragonfly/dfdaemon.conf --rule 'file\.bin$'; then
 			got=$(curl -sf -x http://127.0.0.1:65001 "$ORIGIN_URL/file.bin" | sha256sum)
 			[ "$got" = "$want" ] || bad "a GET through the installed dfdaemon: $(tail -5 "$work/dfdaemon.log")"
-			grep -qi 'fall' "$work/dfdaemon.log" &&
-				bad "dfdaemon fell back to a direct fetch: $(grep -i 'fall' "$work/dfdaemon.log")"
+			stats=$(curl -sf http://127.0.0.1:65001/_dfdaemon/stats)
+			[ "$(jq -r '"\(.p2p_started) \(.fallbacks)"' <<<"$stats")" = "1 0" ] ||
+				bad "dfdaemon did not serve the GET through P2P alone: $stats"
 			upid=$(cat "$ddhome/.small-dragonfly/meta/uploader.pid" 2>/dev/null)
 			stop_svc dfdaemon "$upid" || bad "dfdaemon exited $? on SIGTERM"
 			echo "installed dfdaemon is up as user dragonfly and serves a GET through P2P"
