@@ -157,9 +157,9 @@ if [ "${1:-}" = --download ]; then
 		install -d -o dragonfly -g dragonfly -m 0750 "$ddhome"
 		if start_svc dfdaemon '^dfdaemon ready: port=65001' env HOME="$ddhome" \
 			/usr/sbin/dfdaemon --config /etc/dragonfly/dfdaemon.conf --rule 'file\.bin$'; then
-			got=$(curl -sf -x http://127.0.0.1:65001 "$ORIGIN_URL/file.bin" | sha256sum)
+			got=$(curl -sf -m 60 -x http://127.0.0.1:65001 "$ORIGIN_URL/file.bin" | sha256sum)
 			[ "$got" = "$want" ] || bad "a GET through the installed dfdaemon: $(tail -5 "$work/dfdaemon.log")"
-			stats=$(curl -sf http://127.0.0.1:65001/_dfdaemon/stats)
+			stats=$(curl -sf -m 10 http://127.0.0.1:65001/_dfdaemon/stats)
 			[ "$(jq -r '"\(.p2p_started) \(.fallbacks)"' <<<"$stats")" = "1 0" ] ||
 				bad "dfdaemon did not serve the GET through P2P alone: $stats"
 			upid=$(cat "$ddhome/.small-dragonfly/meta/uploader.pid" 2>/dev/null)
