@@ -39,6 +39,7 @@ struct df_httpd_request {
 	size_t body_len;
 	bool too_large; /* the body went over the cap: answer 413 */
 	int64_t start_us;
+	int tag;    /* free for the handler (e.g. which route answered, for metrics); 0 */
 	void *user; /* the handler's own state; user_free(user) at completion */
 	void (*user_free)(void *user);
 };

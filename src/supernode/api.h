@@ -1,6 +1,8 @@
 /* api: the API port's request router (protocol.md "Supernode API"): the legacy peer API
- * (peerapi.h), /_ping and /version; 404 for unknown paths, 405 for a known path with
- * another method, 413 for an oversized body. Runs on the API daemon's threads. */
+ * (peerapi.h), /_ping, /version, /metrics (metrics.h), the REST API under /api/v1 and
+ * /preheats (restapi.h) and the status page at / (www.h); 404 for unknown paths, 405 for
+ * a known path with another method, 413 for an oversized body. The same handler serves
+ * the HTTPS port. Runs on the API daemons' threads. */
 #ifndef SN_API_H
 #define SN_API_H
 

@@ -99,6 +99,8 @@ void sn_cdn_begin_locked(struct sn_ctx *ctx, struct sn_task *t)
 	t->fail_msg = NULL;
 	t->cache_hit = false;
 	t->sn_fails = 0;
+	t->st.cdn_start_ms = df_mono_ms();
+	t->st.cdn_end_ms = 0;
 	t->state = SN_CDN_PROBING;
 	t->job_running = true;
 }
@@ -381,6 +383,7 @@ static void apply_locked(struct job *j, struct outcome *o, int64_t now_ms)
 		t->fail_until_ms = now_ms + j->ctx->cfg->fail_access_interval;
 	}
 	t->job_running = false;
+	t->st.cdn_end_ms = now_ms;
 	sn_task_bump_locked(t);
 }
 

@@ -13,6 +13,7 @@
 struct sn_settings;
 struct sn_waitq;
 struct df_bucket;
+struct MHD_Daemon;
 
 struct sn_ctx {
 	const struct sn_settings *cfg;
@@ -21,6 +22,8 @@ struct sn_ctx {
 	char *repo_dir; /* <home>/repo/download */
 	char *tmp_dir;	/* <home>/tmp */
 	uint16_t api_port, download_port;
+	uint16_t https_port;		  /* 0 without TLS */
+	struct MHD_Daemon *https_daemon;  /* the HTTPS API daemon, NULL without TLS */
 	atomic_bool stopping;
 	atomic_int sn_load; /* piece transfers from the supernode in flight, all tasks */
 

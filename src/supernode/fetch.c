@@ -217,6 +217,7 @@ static int on_data(void *user, const struct sn_source_info *info, const char *da
 	if (rc < 0)
 		return rc;
 	SN_STAT_ADD(source_bytes, (int64_t)len);
+	atomic_fetch_add_explicit(&f->p->t->source_bytes, (int64_t)len, memory_order_relaxed);
 	while (len > 0) {
 		size_t n = (size_t)(f->cmax - f->fill);
 		if (n > len)

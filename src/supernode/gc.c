@@ -1,6 +1,8 @@
 /* gc: the collector thread (see gc.h). Task passes take each task's lock briefly; the disk
  * pass scans and deletes with no task lock, under its own mutex (gc_lock), which CDN jobs
- * pass through (sn_gc_barrier) before they use a task's cache files. */
+ * pass through (sn_gc_barrier) before they use a task's cache files. An operator's task
+ * deletion (sn_gc_drop_task) deletes under gc_lock too. Each tick also samples the
+ * counters for the status page's history (metrics.h). */
 #include "config.h"
 #include "gc.h"
 
@@ -19,10 +21,12 @@
 #include "ctx.h"
 #include "fsutil.h"
 #include "log.h"
+#include "metrics.h"
 #include "peerapi.h"
 #include "progress.h"
 #include "registry.h"
 #include "settings.h"
+#include "stats.h"
 #include "task.h"
 #include "taskid.h"
 #include "timeutil.h"
@@ -62,6 +66,7 @@ static bool sweep_task(struct sn_ctx *ctx, struct sn_task *t, int64_t now, bool 
 		bool silent = now - c->last_seen_ms >= cfg->peer_gc_delay;
 		if (gone || (silent && !sn_client_usable(c))) {
 			sn_progress_remove(p, c); /* nothing left to serve others */
+			SN_STAT_ADD(gc_clients, 1);
 			n++;
 		} else if (silent && !c->finished) {
 			sn_progress_finish(p, c); /* a seed now, if anything */
@@ -95,6 +100,7 @@ int sn_gc_tasks(struct sn_ctx *ctx, int64_t now_ms)
 			char *ca = xasprintf("%s/%s.ca.pem", ctx->tmp_dir, t->id);
 			unlink(ca);
 			free(ca);
+			SN_STAT_ADD(gc_tasks, 1);
 			forgotten++;
 		}
 		sn_task_unref(t);
@@ -196,6 +202,8 @@ int sn_gc_disk(struct sn_ctx *ctx, int64_t need)
 		unlink(meta);
 		log_info("cache gc: removed %.12s (%" PRId64 " bytes, least recently used)",
 			 e[i].id, e[i].bytes);
+		SN_STAT_ADD(gc_cache_files, 1);
+		SN_STAT_ADD(gc_cache_bytes, e[i].bytes);
 		free(path);
 		free(meta);
 		free_b += e[i].bytes;
@@ -206,6 +214,57 @@ int sn_gc_disk(struct sn_ctx *ctx, int64_t need)
 	pthread_mutex_unlock(&gc_lock);
 	free(e);
 	return ok ? 0 : -ENOSPC;
+}
+
+void sn_gc_cache_usage(struct sn_ctx *ctx, int64_t *bytes_r, int64_t *files_r)
+{
+	size_t n;
+	struct entry *e = scan(ctx->repo_dir, &n, bytes_r);
+	free(e);
+	*files_r = (int64_t)n;
+}
+
+int sn_gc_drop_task(struct sn_ctx *ctx, struct sn_task *t, bool full)
+{
+	int rc = 0;
+	/* Under the disk lock: a CDN job of a task registered again meanwhile looks at the
+	 * cache files only after the deletion (it passes sn_gc_barrier first). */
+	pthread_mutex_lock(&gc_lock);
+	pthread_mutex_lock(&t->lock);
+	bool running = t->job_running;
+	pthread_mutex_unlock(&t->lock);
+	if (full && running) {
+		rc = -EBUSY;
+		goto out;
+	}
+	if (!sn_registry_remove(t)) {
+		rc = -ENOENT;
+		goto out;
+	}
+	pthread_mutex_lock(&t->lock);
+	struct sn_progress *p = t->prog;
+	int before = p->sn_load;
+	for (int32_t i = 0; i < p->nclients; i++)
+		if (p->clients[i])
+			sn_progress_remove(p, p->clients[i]);
+	sn_sync_load_locked(ctx, t, before);
+	sn_task_bump_locked(t);
+	pthread_mutex_unlock(&t->lock);
+	if (full) {
+		unlink(t->path);
+		unlink(t->meta_path);
+	}
+	char *ca = xasprintf("%s/%s.ca.pem", ctx->tmp_dir, t->id);
+	unlink(ca);
+	free(ca);
+out:
+	pthread_mutex_unlock(&gc_lock);
+	if (rc == 0) {
+		sn_waitq_wake(ctx->waitq, &t->waiters, -1);
+		log_info("task %.12s: deleted by an operator%s", t->id,
+			 full ? ", with its cached files" : " (its cache stays)");
+	}
+	return rc;
 }
 
 static void *gc_main(void *arg)
@@ -223,6 +282,7 @@ static void *gc_main(void *arg)
 		pthread_mutex_unlock(&g->lock);
 		int64_t now = df_mono_ms();
 		sn_gc_tasks(g->ctx, now);
+		sn_metrics_sample(g->ctx, df_wall_ms());
 		if (now >= next_disk) {
 			if (sn_gc_disk(g->ctx, 0) < 0)
 				log_warn("cache gc: the cache filesystem stays below cache-free-min "

@@ -9,10 +9,12 @@
 #ifndef SN_GC_H
 #define SN_GC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct sn_ctx;
 struct sn_gc;
+struct sn_task;
 
 /* One pass over the tasks at now (monotonic ms): returns the number of tasks forgotten. */
 int sn_gc_tasks(struct sn_ctx *ctx, int64_t now_ms);
@@ -25,6 +27,16 @@ int sn_gc_disk(struct sn_ctx *ctx, int64_t need);
  * decided to delete them (the task was not in memory then) has finished by the time it
  * returns, and later ones see the task. Thread-safe. */
 void sn_gc_barrier(void);
+
+/* The disk cache's use: bytes on disk and files (a scan of the cache directory: disk
+ * I/O, no lock held). Thread-safe. */
+void sn_gc_cache_usage(struct sn_ctx *ctx, int64_t *bytes_r, int64_t *files_r);
+
+/* Forget task t at once (an operator's DELETE): unlist it and drop its clients (their
+ * transfers end; their next request is told the task is unknown); with full, also delete
+ * its cached files. Returns 0, -ENOENT when t is not listed, or -EBUSY when full is asked
+ * while its CDN job runs (the fetch writes the files). Thread-safe. */
+int sn_gc_drop_task(struct sn_ctx *ctx, struct sn_task *t, bool full);
 
 struct sn_gc *sn_gc_start(struct sn_ctx *ctx);
 void sn_gc_stop(struct sn_gc *gc);

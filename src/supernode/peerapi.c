@@ -12,6 +12,7 @@
 #include "cdn.h"
 #include "ctx.h"
 #include "log.h"
+#include "metrics.h"
 #include "piece.h"
 #include "progress.h"
 #include "protocol.h"
@@ -71,6 +72,21 @@ void sn_local_ip(struct MHD_Connection *con, char *buf, size_t bufsz)
 			  (socklen_t)bufsz);
 }
 
+/* A client holds piece n now, fetched from the source dst_cid names: count its content
+ * bytes as moved by a peer or by the supernode (lock held). */
+static void count_piece_bytes_locked(struct sn_task *t, int64_t n, const char *dst_cid)
+{
+	int64_t len = t->src_len >= 0 ? df_piece_content_len(t->src_len, t->piece_size, n)
+				      : df_piece_content_max(t->piece_size);
+	if (strncmp(dst_cid, DF_CDN_CID_PREFIX, strlen(DF_CDN_CID_PREFIX)) == 0) {
+		t->st.bytes_from_sn += len;
+		SN_STAT_ADD(sn_piece_bytes, len);
+	} else if (*dst_cid) {
+		t->st.bytes_from_peers += len;
+		SN_STAT_ADD(p2p_bytes, len);
+	}
+}
+
 /* The task and client a report names, with the task locked; NULL after answering. */
 static struct sn_task *report_target(struct MHD_Connection *con, const char *cid_arg,
 				     struct sn_client **c_r, enum MHD_Result *res)
@@ -114,6 +130,8 @@ enum MHD_Result sn_peerapi_piece_suc(struct sn_ctx *ctx, struct MHD_Connection *
 	int64_t piece = range && t->piece_size > 0 ? df_piece_num_of_range(range, t->piece_size)
 						 : -1;
 	bool ok = piece >= 0 && piece < t->prog->npieces, done = false;
+	if (ok && !sn_client_serves(c, piece))
+		count_piece_bytes_locked(t, piece, dst ? dst : "");
 	if (ok) {
 		int before = t->prog->sn_load;
 		sn_progress_suc(t->prog, c, piece, sn_resolve_src_locked(t, dst ? dst : ""));
@@ -189,6 +207,23 @@ enum MHD_Result sn_peerapi_piece_error(struct sn_ctx *ctx, struct MHD_Connection
 	return sn_reply_code(con, DF_CODE_SUCCESS, NULL);
 }
 
+static void record_download_locked(struct sn_task_stats *st, bool ok, double secs)
+{
+	if (!ok) {
+		st->dl_failed++;
+		return;
+	}
+	if (st->dl_ok == 0 || secs < st->dl_min_s)
+		st->dl_min_s = secs;
+	if (st->dl_ok == 0 || secs > st->dl_max_s)
+		st->dl_max_s = secs;
+	st->dl_ok++;
+	st->dl_recent_s[st->dl_pos] = secs;
+	st->dl_pos = (st->dl_pos + 1) % SN_TASK_DL_KEEP;
+	if (st->dl_n < SN_TASK_DL_KEEP)
+		st->dl_n++;
+}
+
 enum MHD_Result sn_peerapi_task_metrics(struct sn_ctx *ctx, struct MHD_Connection *con,
 					struct df_httpd_request *req)
 {
@@ -205,9 +240,20 @@ enum MHD_Result sn_peerapi_task_metrics(struct sn_ctx *ctx, struct MHD_Connectio
 	df_json_int(j, "fileLength", &len);
 	df_json_int(j, "duration", &dur);
 	const char *id = df_json_str(j, "taskId");
-	log_debug("task %.12s: a client reports %s, %lld bytes, duration %lld",
-		  id ? id : "?", success ? "success" : "failure", (long long)len,
-		  (long long)dur);
+	double secs = 0;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "duration");
+	if (cJSON_IsNumber(d) && d->valuedouble >= 0 && d->valuedouble < 1e9)
+		secs = d->valuedouble;
+	log_debug("task %.12s: a client reports %s, %lld bytes, duration %.3f s",
+		  id ? id : "?", success ? "success" : "failure", (long long)len, secs);
+	sn_metrics_download(success, secs, len);
+	struct sn_task *t = id && df_task_id_valid(id) ? sn_registry_get(id) : NULL;
+	if (t) {
+		pthread_mutex_lock(&t->lock);
+		record_download_locked(&t->st, success, secs);
+		pthread_mutex_unlock(&t->lock);
+		sn_task_unref(t);
+	}
 	cJSON_Delete(j);
 	return sn_reply_code(con, DF_CODE_SUCCESS, "success");
 }

@@ -144,6 +144,18 @@ void sn_registry_peer_seen(const char *ip, int port, const char *host_name,
 	pthread_mutex_unlock(&reg_lock);
 }
 
+bool sn_registry_peer_remove(const char *ip, int port)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "%.63s:%d", ip, port);
+	pthread_mutex_lock(&reg_lock);
+	struct peer *p = peers ? sn_strmap_del(peers, key) : NULL;
+	pthread_mutex_unlock(&reg_lock);
+	bool had = p != NULL;
+	free(p);
+	return had;
+}
+
 size_t sn_registry_peer_expire(int64_t before_wall_ms)
 {
 	size_t n = 0;

@@ -40,6 +40,8 @@ size_t sn_registry_task_count(void);
 /* Record that a peer host registered now. */
 void sn_registry_peer_seen(const char *ip, int port, const char *host_name,
 			   const char *version, int64_t now_wall_ms);
+/* Forget the record of peer ip:port. Returns true if there was one. */
+bool sn_registry_peer_remove(const char *ip, int port);
 /* Forget peers not seen since before_wall_ms. Returns how many. */
 size_t sn_registry_peer_expire(int64_t before_wall_ms);
 size_t sn_registry_peer_count(void);

@@ -1,6 +1,7 @@
 /* server: start-up, the signal loop and the orderly stop (see server.h). Runs on the main
  * thread; signals are blocked in every thread and taken with sigtimedwait here, so no
- * handler runs in signal context. */
+ * handler runs in signal context. The API handler also serves the optional HTTPS port;
+ * its completion callback feeds the request metrics. */
 #include "config.h"
 #include "server.h"
 
@@ -19,7 +20,9 @@
 #include "gc.h"
 #include "httpd.h"
 #include "log.h"
+#include "metrics.h"
 #include "pieces.h"
+#include "preheat.h"
 #include "ratelimit.h"
 #include "registry.h"
 #include "settings.h"
@@ -45,11 +48,16 @@ static void api_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 			  enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
-	(void)con;
 	(void)toe;
-	if (*con_cls) {
+	struct df_httpd_request *req = *con_cls;
+	if (req) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(con, MHD_CONNECTION_INFO_HTTP_STATUS);
+		if (req->tag > 0 && ci)
+			sn_metrics_request((enum sn_handler)(req->tag - 1), ci->http_status,
+					   df_mono_us() - req->start_us);
 		atomic_fetch_sub(&active_requests, 1);
-		df_httpd_request_free(*con_cls);
+		df_httpd_request_free(req);
 		*con_cls = NULL;
 	}
 }
@@ -87,6 +95,53 @@ static int make_dirs(struct sn_ctx *ctx)
 		}
 	}
 	return 0;
+}
+
+/* The PEM files of the HTTPS port (heap, the caller's), read once at start-up. */
+static int read_tls(const struct sn_settings *cfg, char **cert_r, char **key_r)
+{
+	size_t len;
+	const char *paths[] = { cfg->tls_cert, cfg->tls_key };
+	char **out[] = { cert_r, key_r };
+	for (int i = 0; i < 2; i++) {
+		int rc = df_read_file(paths[i], 1 << 20, out[i], &len);
+		if (rc < 0) {
+			log_errno(rc, "cannot read %s (%s)", paths[i], i ? "tls-key" : "tls-cert");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* The HTTPS port: the API handler again, over TLS (GnuTLS inside libmicrohttpd). */
+static struct MHD_Daemon *start_https(struct sn_ctx *ctx)
+{
+	const struct sn_settings *cfg = ctx->cfg;
+	char *cert = NULL, *key = NULL, err[256];
+	struct MHD_Daemon *d = NULL;
+	if (read_tls(cfg, &cert, &key) == 0) {
+		struct df_httpd_options o = {
+			.bind_addr = cfg->listen,
+			.port = (uint16_t)cfg->https_port,
+			.threads = (unsigned)cfg->threads,
+			.connection_limit = (unsigned)cfg->max_connections,
+			.timeout_s = 300,
+			.allow_suspend = true,
+			.tls_cert_pem = cert,
+			.tls_key_pem = key,
+			.completed = api_completed,
+			.completed_cls = ctx,
+		};
+		d = df_httpd_start(&o, sn_api_handler, ctx, &ctx->https_port, err, sizeof(err));
+		if (!d)
+			log_error("HTTPS port: %s", err);
+	}
+	free(cert);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	return d;
 }
 
 static struct MHD_Daemon *start_daemon(struct sn_ctx *ctx, bool api, uint16_t *port_r)
@@ -132,15 +187,21 @@ static void signal_loop(const sigset_t *set)
 static void drain(struct sn_ctx *ctx, struct MHD_Daemon *api, struct MHD_Daemon *pieces)
 {
 	atomic_store(&ctx->stopping, true);
-	MHD_socket ls[2] = { MHD_quiesce_daemon(api), MHD_quiesce_daemon(pieces) };
+	struct MHD_Daemon *https = ctx->https_daemon;
+	MHD_socket ls[3] = { MHD_quiesce_daemon(api), MHD_quiesce_daemon(pieces),
+			     https ? MHD_quiesce_daemon(https) : MHD_INVALID_SOCKET };
 	sn_waitq_stop(ctx->waitq);
+	sn_preheat_stop();
 	int64_t until = df_mono_ms() + ctx->cfg->shutdown_timeout;
 	while (atomic_load(&active_requests) > 0 && df_mono_ms() < until)
 		df_sleep_ms(20);
 	sn_cdn_wait_all(ctx, 5000);
 	MHD_stop_daemon(api);
 	MHD_stop_daemon(pieces);
-	for (int i = 0; i < 2; i++)
+	if (https)
+		MHD_stop_daemon(https);
+	ctx->https_daemon = NULL;
+	for (int i = 0; i < 3; i++)
 		if (ls[i] != MHD_INVALID_SOCKET)
 			close(ls[i]);
 }
@@ -163,10 +224,14 @@ static void teardown(struct sn_ctx *ctx, struct MHD_Daemon *api, struct MHD_Daem
 {
 	atomic_store(&ctx->stopping, true);
 	sn_waitq_stop(ctx->waitq);
+	sn_preheat_stop();
 	if (api)
 		MHD_stop_daemon(api);
 	if (pieces)
 		MHD_stop_daemon(pieces);
+	if (ctx->https_daemon)
+		MHD_stop_daemon(ctx->https_daemon);
+	ctx->https_daemon = NULL;
 	sn_gc_stop(gc);
 	if (sn_cdn_wait_all(ctx, 5000) > 0) {
 		/* A job still runs and uses what is below: leave it to the process's exit. */
@@ -205,16 +270,23 @@ int sn_server_run(const struct sn_settings *cfg)
 						  NULL, NULL);
 	ctx.waitq = sn_waitq_new();
 	sn_registry_init();
-	if (make_dirs(&ctx) < 0 || sn_waitq_start(ctx.waitq) < 0)
+	sn_metrics_init(df_wall_ms());
+	if (make_dirs(&ctx) < 0 || sn_waitq_start(ctx.waitq) < 0 || sn_preheat_start(&ctx) < 0)
 		goto out;
-	/* The piece port first: API handlers read ctx.download_port. */
+	/* The piece port first: API handlers read ctx.download_port (and https_port). */
 	pieces = start_daemon(&ctx, false, &ctx.download_port);
+	if (pieces && *cfg->tls_cert && !(ctx.https_daemon = start_https(&ctx)))
+		goto out;
 	api = pieces ? start_daemon(&ctx, true, &ctx.api_port) : NULL;
 	if (!api)
 		goto out;
 	gc = sn_gc_start(&ctx);
-	printf("supernode ready: api_port=%u download_port=%u\n", ctx.api_port,
-	       ctx.download_port);
+	if (ctx.https_daemon)
+		printf("supernode ready: api_port=%u download_port=%u https_port=%u\n",
+		       ctx.api_port, ctx.download_port, ctx.https_port);
+	else
+		printf("supernode ready: api_port=%u download_port=%u\n", ctx.api_port,
+		       ctx.download_port);
 	fflush(stdout);
 	log_info("supernode %s ready: API on port %u, pieces on port %u, home %s",
 		 PACKAGE_VERSION, ctx.api_port, ctx.download_port, cfg->home_dir);

@@ -7,11 +7,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "protocol.h"
 #include "xalloc.h"
@@ -71,6 +74,21 @@ static const struct df_cfg_key keys[] = {
 	  "time between disk cache collections" },
 	{ S, "shutdown-timeout", DF_CFG_DURATION, OFF(shutdown_timeout), 0, 10 * MIN,
 	  "on SIGTERM, how long running transfers may finish" },
+	{ S, "api-token", DF_CFG_STRING, OFF(api_token), 0, 0,
+	  "bearer token for mutating /api/v1 calls and preheats; empty = none" },
+	{ S, "api-token-file", DF_CFG_STRING, OFF(api_token_file), 0, 0,
+	  "file holding the API token (instead of api-token)" },
+	{ S, "tls-cert", DF_CFG_STRING, OFF(tls_cert), 0, 0,
+	  "PEM certificate (chain) of the HTTPS API port; empty = no HTTPS" },
+	{ S, "tls-key", DF_CFG_STRING, OFF(tls_key), 0, 0, "PEM private key of tls-cert" },
+	{ S, "https-port", DF_CFG_INT, OFF(https_port), 0, 65535,
+	  "HTTPS API port (with tls-cert and tls-key); 0 = pick a free port" },
+	{ S, "www-dir", DF_CFG_STRING, OFF(www_dir), 0, 0,
+	  "directory of the status page served at /" },
+	{ S, "preheat-workers", DF_CFG_INT, OFF(preheat_workers), 1, 64,
+	  "preheats running at once (more wait)" },
+	{ S, "client-rate", DF_CFG_SIZE, OFF(client_rate), 0, 1LL << 50,
+	  "bytes/s one client can download, for minimum times; 0 = the fastest seen" },
 	{ S, "log-file", DF_CFG_STRING, OFF(log_file), 0, 0, "log file; empty = stderr" },
 	{ S, "log-level", DF_CFG_STRING, OFF(log_level), 0, 0, "error, warn, info or debug" },
 	{ S, "debug", DF_CFG_BOOL, OFF(debug), 0, 0, "log at debug level (-D)" },
@@ -108,6 +126,13 @@ void sn_settings_init(struct sn_settings *s)
 	s->cache_free_min = 1LL << 30;
 	s->gc_interval = MIN;
 	s->shutdown_timeout = 5 * SEC;
+	s->api_token = xstrdup("");
+	s->api_token_file = xstrdup("");
+	s->tls_cert = xstrdup("");
+	s->tls_key = xstrdup("");
+	s->https_port = 8443;
+	s->www_dir = xstrdup(PKGDATADIR "/www");
+	s->preheat_workers = 2;
 	s->log_file = xstrdup("");
 	s->log_level = xstrdup("info");
 }
@@ -127,6 +152,75 @@ static bool ipv4_ok(const char *s)
 {
 	struct in_addr a;
 	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+static bool token_ok(const char *t)
+{
+	for (; *t; t++)
+		if (*t <= ' ' || *t == 0x7f)
+			return false;
+	return true;
+}
+
+/* The operators' keys: token, HTTPS files, ports. */
+static int validate_ops(const struct sn_settings *s, char *err, size_t errsz)
+{
+	if (!token_ok(s->api_token)) {
+		snprintf(err, errsz, "api-token: spaces and control characters are not allowed "
+				     "in a bearer token");
+		return -EINVAL;
+	}
+	if (*s->api_token && *s->api_token_file) {
+		snprintf(err, errsz, "api-token and api-token-file are both set: keep one");
+		return -EINVAL;
+	}
+	if (!*s->tls_cert != !*s->tls_key) {
+		snprintf(err, errsz, "tls-cert and tls-key go together: set both for HTTPS, or "
+				     "neither");
+		return -EINVAL;
+	}
+	const char *files[] = { s->tls_cert, s->tls_key };
+	for (size_t i = 0; i < 2; i++)
+		if (*files[i] && access(files[i], R_OK) != 0) {
+			snprintf(err, errsz, "%s: cannot read %s: %s", i ? "tls-key" : "tls-cert",
+				 files[i], strerror(errno));
+			return -EINVAL;
+		}
+	if (*s->tls_cert && s->https_port != 0 &&
+	    (s->https_port == s->port || s->https_port == s->download_port)) {
+		snprintf(err, errsz, "https-port %lld is also the port or the download-port: give "
+				     "it its own (or 0 to pick a free one)", (long long)s->https_port);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Read api-token-file into api-token (trailing newline and spaces dropped). */
+static int load_token_file(struct sn_settings *s, char *err, size_t errsz)
+{
+	char *data = NULL;
+	size_t len = 0;
+	if (!*s->api_token_file)
+		return 0;
+	int rc = df_read_file(s->api_token_file, 4096, &data, &len);
+	if (rc < 0) {
+		snprintf(err, errsz, "api-token-file: cannot read %s: %s", s->api_token_file,
+			 strerror(-rc));
+		return -EINVAL;
+	}
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
+		data[--len] = '\0';
+	if (len == 0 || !token_ok(data)) {
+		snprintf(err, errsz, "api-token-file: %s must hold one token (no spaces)",
+			 s->api_token_file);
+		free(data);
+		return -EINVAL;
+	}
+	free(s->api_token);
+	s->api_token = data;
+	free(s->api_token_file);
+	s->api_token_file = xstrdup("");
+	return 0;
 }
 
 int sn_settings_validate(const struct sn_settings *s, char *err, size_t errsz)
@@ -157,6 +251,8 @@ int sn_settings_validate(const struct sn_settings *s, char *err, size_t errsz)
 			 s->log_level);
 		return -EINVAL;
 	}
+	if (validate_ops(s, err, errsz) < 0)
+		return -EINVAL;
 	if (s->max_bandwidth > 0 && s->system_bandwidth >= s->max_bandwidth) {
 		snprintf(err, errsz, "system-bandwidth must be below max-bandwidth (it is kept "
 				     "back from it); set max-bandwidth = 0 for no cap");
@@ -172,7 +268,10 @@ int sn_settings_load_string(struct sn_settings *s, const char *text, char *err, 
 
 char *sn_settings_dump(const struct sn_settings *s)
 {
-	return df_cfg_dump(keys, s);
+	/* The token itself is a secret: show only whether one is set. */
+	struct sn_settings copy = *s;
+	copy.api_token = (char *)(uintptr_t)(*s->api_token ? "(set)" : "");
+	return df_cfg_dump(keys, &copy);
 }
 
 void sn_settings_usage(FILE *out)
@@ -195,7 +294,9 @@ void sn_settings_usage(FILE *out)
 	}
 	fprintf(out, "\nSizes take B, K/KB, M/MB, G/GB; durations 250ms, 30s, 5m, 2h.\n"
 		     "Port 0 picks a free port; the ports are printed on one line at start-up:\n"
-		     "  supernode ready: api_port=N download_port=M\n"
+		     "  supernode ready: api_port=N download_port=M (and https_port=K with TLS)\n"
+		     "The API port also serves the REST API (/api/v1), /metrics and the status\n"
+		     "page at /; see the README.\n"
 		     "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reopens the log file.\n");
 }
 
@@ -286,6 +387,8 @@ int sn_settings_load(struct sn_settings *s, struct sn_cli *cli, int argc, char *
 			goto out;
 	}
 	rc = sn_settings_validate(s, err, errsz);
+	if (rc == 0)
+		rc = load_token_file(s, err, errsz);
 out:
 	free(flags);
 	return rc < 0 ? -EINVAL : 0;

@@ -40,6 +40,15 @@ struct sn_settings {
 	int64_t cache_free_min;	      /* free bytes kept on the cache's filesystem */
 	int64_t gc_interval;	      /* ms between disk cache GC runs */
 	int64_t shutdown_timeout;     /* ms to drain on SIGTERM */
+	/* Operators (REST API, preheat, status page, HTTPS). */
+	char *api_token;	      /* bearer token for mutating API calls; "" = none */
+	char *api_token_file;	      /* file holding it (read by sn_settings_load) */
+	char *tls_cert;		      /* PEM certificate chain path; "" = no HTTPS port */
+	char *tls_key;		      /* PEM private key path */
+	int64_t https_port;	      /* the HTTPS API port (with tls-cert/-key); 0: pick */
+	char *www_dir;		      /* the status page's files */
+	int64_t preheat_workers;      /* preheats running at once */
+	int64_t client_rate;	      /* bytes/s of a client, for minimum times; 0: measured */
 	char *log_file;		      /* "" = stderr */
 	char *log_level;
 	bool debug;

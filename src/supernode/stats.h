@@ -1,5 +1,6 @@
-/* stats: the supernode's counters, in one place, for logs now and for /metrics (issue 7)
- * later. Every field is atomic; update with SN_STAT_ADD from any thread. */
+/* stats: the supernode's counters, in one place, for the logs, /metrics and the REST API
+ * (metrics.h renders them). Every field is atomic; update with SN_STAT_ADD from any
+ * thread. */
 #ifndef SN_STATS_H
 #define SN_STATS_H
 
@@ -24,6 +25,16 @@ struct sn_stats {
 	_Atomic int64_t pull_waits; /* /peer/task answers 602 */
 	_Atomic int64_t bad_requests; /* 4xx answers of the API */
 	_Atomic int64_t peers_isolated;
+	/* Content bytes clients reported (piece/suc) having fetched from peers, and from the
+	 * supernode: what the fleet moved without the source. */
+	_Atomic int64_t p2p_bytes;
+	_Atomic int64_t sn_piece_bytes;
+	_Atomic int64_t gc_tasks;	 /* idle tasks forgotten */
+	_Atomic int64_t gc_clients;	 /* clients dropped (gone, isolated or silent) */
+	_Atomic int64_t gc_cache_files; /* cached files deleted by the disk collection */
+	_Atomic int64_t gc_cache_bytes;
+	_Atomic int64_t downloads_ok;	  /* /task/metrics reports of finished downloads */
+	_Atomic int64_t downloads_failed; /* ... and of failed ones */
 };
 
 extern struct sn_stats sn_stats;

@@ -25,6 +25,22 @@
 struct sn_regreq;
 struct sn_progress;
 
+/* Download reports (/task/metrics) kept per task: the last SN_TASK_DL_KEEP durations. */
+#define SN_TASK_DL_KEEP 64
+
+/* What the task's clients and its CDN copy did, for operators (REST API, status page).
+ * Guarded by the task lock. */
+struct sn_task_stats {
+	int64_t bytes_from_peers; /* content bytes its clients reported fetched from peers */
+	int64_t bytes_from_sn;	  /* ... and from the supernode */
+	int64_t cdn_start_ms;	  /* monotonic: the CDN job started; 0 never */
+	int64_t cdn_end_ms;	  /* monotonic: it ended; 0 while running */
+	int64_t dl_ok, dl_failed; /* download reports */
+	double dl_min_s, dl_max_s;
+	double dl_recent_s[SN_TASK_DL_KEEP]; /* ring of the last successful durations */
+	int dl_n, dl_pos;
+};
+
 enum sn_cdn_state {
 	SN_CDN_NEW,	/* nothing known: the next registration starts a CDN job */
 	SN_CDN_PROBING, /* a CDN job is learning the source length */
@@ -72,6 +88,8 @@ struct sn_task {
 	int64_t last_access_ms;	 /* lock: monotonic */
 	int64_t created_ms;	 /* immutable */
 	int sn_fails;		 /* lock: transfers from the supernode reported failed */
+	struct sn_task_stats st; /* lock */
+	_Atomic int64_t source_bytes; /* content bytes read from the source for this task */
 };
 
 /* A new task for registration r (identity, source). repo_dir is the cache directory.
