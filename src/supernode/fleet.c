@@ -262,12 +262,9 @@ int sn_fleet_delete_peer(struct sn_ctx *ctx, const char *id)
 
 /* ---------------------------------------------------------------- tasks */
 
-double sn_fleet_min_time(int64_t len, double client_rate, double src_s)
+double sn_fleet_min_time(int64_t len, double client_rate)
 {
-	double t = src_s > 0 ? src_s : 0;
-	if (len >= 0 && client_rate > 0 && (double)len / client_rate > t)
-		t = (double)len / client_rate;
-	return t;
+	return len >= 0 && client_rate > 0 ? (double)len / client_rate : 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -393,11 +390,8 @@ static void fill_locked(struct sn_ctx *ctx, struct sn_task *t, bool detail,
 	v->dl_median_s = sn_fleet_median(recent, (size_t)st->dl_n);
 	double rate = ctx->cfg->client_rate > 0 ? (double)ctx->cfg->client_rate
 						: sn_metrics_fastest_rate();
-	double src_s = t->state == SN_CDN_DONE && !t->cache_hit && v->cdn_ms > 0
-			       ? (double)v->cdn_ms / 1000.0
-			       : 0;
 	if (t->state == SN_CDN_DONE)
-		v->min_time_s = sn_fleet_min_time(t->src_len, rate, src_s);
+		v->min_time_s = sn_fleet_min_time(t->src_len, rate);
 	if (detail)
 		fill_detail_locked(t->prog, v);
 }

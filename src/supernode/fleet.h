@@ -113,11 +113,10 @@ struct sn_task_view {
 	size_t nclient_list;
 };
 
-/* The theoretical minimum time of a download of len bytes: no faster than a client can
- * receive it (len / client_rate bytes/s, when known), nor than the supernode read it from
- * the source when it was not cached (src_s; 0 for a cache hit). 0 when neither is known.
- * Pure. */
-double sn_fleet_min_time(int64_t len, double client_rate, double src_s);
+/* The theoretical minimum time of a download of len bytes: the time a client needs to
+ * receive it at its full rate (client_rate bytes/s: the client-rate setting, or the
+ * fastest download reported). 0 when the rate is not known. Pure. */
+double sn_fleet_min_time(int64_t len, double client_rate);
 /* The median of n values (sorts v). 0 for n == 0. Pure. */
 double sn_fleet_median(double *v, size_t n);
 
