@@ -18,7 +18,7 @@
 #      /etc/dragonfly, /var/lib/dragonfly, /var/log/dragonfly, no programs, units or dpkg
 #      state.
 # Refuses to run when the packages or their directories already exist (it would remove
-# them). Prints "PASS: debian packages" and exits 0 on success; 77 (skip) when not root.
+# them); a second run on the same machine waits for the first. Prints "PASS: debian packages" and exits 0 on success; 77 (skip) when not root.
 # Usage: scripts/test-deb.sh [--keep]   (--keep: leave the temp dir with the .debs and logs)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -184,6 +184,16 @@ fail() {
 	echo "FAIL: $*"
 	exit 1
 }
+# One run per machine (the packages are installed system-wide): wait for another run. The
+# lock stays with flock (-o), so no daemon this test starts can hold it after the run.
+lock=/run/lock/dragonfly-test-deb.lock
+if [ -z "${DF_TEST_DEB_LOCKED:-}" ]; then
+	flock -n "$lock" true || echo "another test-deb.sh runs on this machine: waiting (10 min)"
+	DF_TEST_DEB_LOCKED=1 flock -o -w 600 -E 75 "$lock" bash "$0" "$@"
+	rc=$?
+	[ "$rc" -ne 75 ] || echo "FAIL: another test-deb.sh held $lock for 10 min"
+	exit "$rc"
+fi
 installed() { # the packages of ours dpkg knows in any state but not-installed
 	dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${pkgs[@]}" 2>/dev/null |
 		awk '$1 != "not-installed" { print $2 }'
