@@ -475,9 +475,11 @@ static bool method_allowed(const char *methods, const char *method)
 
 static bool over_tls(struct sn_ctx *ctx, struct MHD_Connection *con)
 {
+	/* Only the HTTPS daemon's connections have a TLS session (a pool's connections
+	 * belong to its worker daemons, so the daemon pointer cannot tell). */
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(con, MHD_CONNECTION_INFO_DAEMON);
-	return ci && ctx->https_daemon && ci->daemon == ctx->https_daemon;
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	return ctx->https_daemon && ci && ci->tls_session;
 }
 
 /* The checks of a call that changes something; NULL when it may go on. */
