@@ -55,6 +55,10 @@ static void test_read_file_limits(void)
 	CU_ASSERT_EQUAL(df_read_file(path, 9, &data, &len), -EFBIG);
 	CU_ASSERT_EQUAL(df_read_file(dir, 9, &data, &len), -EISDIR);
 	CU_ASSERT_EQUAL(df_read_file("/nonexistent", 9, &data, &len), -ENOENT);
+	/* A device reads as what it yields: /dev/null is an empty file. */
+	CU_ASSERT_EQUAL(df_read_file("/dev/null", 9, &data, &len), 0);
+	CU_ASSERT_EQUAL(len, 0);
+	free(data);
 	df_remove_tree(dir);
 }
 
