@@ -10,6 +10,12 @@ libgnutls28-dev libcjson-dev libinih-dev libcunit1-dev curl ca-certificates"
 test_pkgs="nginx-light iproute2 procps psmisc util-linux gnuplot-nox jq"
 # dfdaemon's end-to-end tests: a real registry, real clients, htpasswd and a token server
 test_pkgs="$test_pkgs docker-registry skopeo podman apache2-utils openssl python3"
+# the supernode's operators tests: promtool (prometheus), a headless browser for the status
+# page (driven by playwright-core from npm, installed by the test itself)
+test_pkgs="$test_pkgs prometheus chromium"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	test_pkgs="$test_pkgs nodejs npm" # (a nodejs from elsewhere may bring its own npm)
+fi
 deb_pkgs="dpkg-dev debhelper lintian man-db strace"
 
 case "$what" in
