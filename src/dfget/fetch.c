@@ -111,6 +111,7 @@ struct dg_fetcher {
 	int fd;
 	struct df_bucket *bucket;
 	const atomic_bool *stop;
+	atomic_bool cancel; /* dg_fetcher_cancel */
 	unsigned char *buf; /* DG_FETCH_CHUNK bytes of content waiting for pwrite */
 };
 
@@ -137,6 +138,21 @@ void dg_fetcher_free(struct dg_fetcher *f)
 void *dg_fetcher_curl(struct dg_fetcher *f)
 {
 	return f->curl;
+}
+
+void dg_fetcher_cancel(struct dg_fetcher *f)
+{
+	atomic_store(&f->cancel, true);
+}
+
+void dg_fetcher_uncancel(struct dg_fetcher *f)
+{
+	atomic_store(&f->cancel, false);
+}
+
+static bool stopping(const struct dg_fetcher *f)
+{
+	return atomic_load(f->stop) || atomic_load(&f->cancel);
 }
 
 /* One transfer in progress. */
@@ -198,7 +214,7 @@ static bool pace(struct xfer *x, size_t n)
 		return true;
 	int64_t wait = df_bucket_take(x->f->bucket, (int64_t)n);
 	while (wait > 0) {
-		if (atomic_load(x->f->stop))
+		if (stopping(x->f))
 			return false;
 		int64_t slice = wait < 100000 ? wait : 100000;
 		df_sleep_us(slice);
@@ -211,7 +227,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct xfer *x = userdata;
 	size_t n = size * nmemb;
-	if (atomic_load(x->f->stop)) {
+	if (stopping(x->f)) {
 		x->stopped = true;
 		return 0;
 	}
@@ -244,7 +260,7 @@ static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl
 {
 	struct xfer *x = clientp;
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	if (atomic_load(x->f->stop)) {
+	if (stopping(x->f)) {
 		x->stopped = true;
 		return 1;
 	}

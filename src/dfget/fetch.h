@@ -68,6 +68,10 @@ struct dg_fetcher;
 /* A fetcher writing to fd (the data file). bucket (may be NULL) paces every byte; stop is
  * polled so a transfer ends soon after it is set. */
 struct dg_fetcher *dg_fetcher_new(int fd, struct df_bucket *bucket, const atomic_bool *stop);
+/* Make the fetcher's current transfer (if any) end as stopped (DG_FETCH_STOPPED), like stop
+ * but for this fetcher alone, until dg_fetcher_uncancel. Thread-safe (an atomic flag). */
+void dg_fetcher_cancel(struct dg_fetcher *f);
+void dg_fetcher_uncancel(struct dg_fetcher *f);
 void dg_fetcher_free(struct dg_fetcher *f);
 /* The fetcher's easy handle, for control calls between pieces. */
 void *dg_fetcher_curl(struct dg_fetcher *f);

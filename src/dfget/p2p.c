@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -22,6 +23,9 @@
 #include "xalloc.h"
 
 #define TICK_US 100000
+/* A supernode answers a pull at once or after its pull hold (1 s by default): one that
+ * takes this long hangs, and the download moves to the next supernode. */
+#define PULL_TIMEOUT_MS 10000
 
 enum session_rc {
 	S_DONE,
@@ -460,9 +464,13 @@ static enum session_rc pull_loop(struct p2p *p, const struct dg_node *node, char
 					      p->rq_result, p->rq_status };
 		struct dg_pull_reply rp;
 		int64_t t0 = df_mono_us();
-		if (dg_sn_pull(job->ctl, node->hostport, &rq, remaining_ms(job, 20000), &rp, err,
-			       errsz) < 0) {
-			if (++ls.transport_fails > 2)
+		int prc = dg_sn_pull(job->ctl, node->hostport, &rq,
+				     remaining_ms(job, PULL_TIMEOUT_MS), &rp, err, errsz);
+		if (prc < 0) {
+			/* A pull that timed out means a hung supernode (stopped, overloaded):
+			 * asking it twice more would only double the wait. Refused or reset
+			 * connections get two quick retries. */
+			if (prc == -ETIMEDOUT || ++ls.transport_fails > 2)
 				return S_NODE_FAILED;
 			log_warn("pull from %s failed (%s); retrying", node->hostport, err);
 			df_sleep_ms(100 * ls.transport_fails);
@@ -507,6 +515,18 @@ static enum session_rc session(struct p2p *p, const struct dg_node *node, char *
 	return pull_loop(p, node, err, errsz);
 }
 
+/* Random numbers for the supernode order. Every download must draw its own: random()
+ * unseeded gives every dfget process the same sequence, so with equal weights the whole
+ * fleet went to the same supernode first. */
+static uint64_t node_rnd(void *arg)
+{
+	uint64_t r;
+	(void)arg;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		return r;
+	return (uint64_t)df_mono_us() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid() << 32;
+}
+
 enum dg_p2p_status dg_p2p_run(struct dg_job *job, int data_fd, int map_fd, char *err,
 			      size_t errsz)
 {
@@ -522,7 +542,7 @@ enum dg_p2p_status dg_p2p_run(struct dg_job *job, int data_fd, int map_fd, char 
 	}
 	if (dg_locator_parse(job->req->nodes, &loc, err, errsz) < 0)
 		return DG_P2P_FAILED;
-	dg_locator_shuffle(loc, NULL, NULL);
+	dg_locator_shuffle(loc, node_rnd, NULL);
 	p.sw = dg_swarm_new(job, data_fd, map_fd);
 	char last[512] = "";
 	for (const struct dg_node *node = dg_locator_current(loc); node;

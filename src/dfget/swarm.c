@@ -51,6 +51,7 @@ struct worker {
 	struct dg_fetcher *fetcher;
 	pthread_t thread;
 	bool started;
+	bool from_sn; /* guarded: its current piece comes from the supernode */
 };
 
 struct dg_swarm {
@@ -240,6 +241,8 @@ static void *worker_main(void *arg)
 			sw->wq_tail = NULL;
 		sw->ps[w->t.num].st = PS_RUNNING;
 		sw->running++;
+		wk->from_sn = w->t.from_supernode;
+		dg_fetcher_uncancel(wk->fetcher);
 		int64_t expect = sw->file_length >= 0
 					 ? df_piece_content_len(sw->file_length, sw->piece_size,
 								w->t.num)
@@ -247,6 +250,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&sw->lock);
 		run_piece(wk, w, expect);
 		pthread_mutex_lock(&sw->lock);
+		wk->from_sn = false;
 	}
 	pthread_mutex_unlock(&sw->lock);
 	return NULL;
@@ -456,6 +460,11 @@ void dg_swarm_drain(struct dg_swarm *sw, int64_t max_us)
 		free(w);
 	}
 	sw->wq_tail = NULL;
+	/* The supernode being left may hang (stopped, overloaded): its piece server with it.
+	 * End those transfers now rather than after the stall timeout; peers' go on. */
+	for (unsigned i = 0; i < sw->nworkers; i++)
+		if (sw->workers[i].from_sn)
+			dg_fetcher_cancel(sw->workers[i].fetcher);
 	while (sw->running > 0 && df_mono_us() < deadline)
 		timed_wait(sw, 50000);
 	while (sw->rq_head) {

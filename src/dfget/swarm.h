@@ -63,7 +63,8 @@ enum dg_swarm_event {
 enum dg_swarm_event dg_swarm_wait(struct dg_swarm *sw, int64_t max_us,
 				  struct dg_swarm_result *res_r);
 
-/* Drop queued work and pending results, and wait (up to max_us) until no worker runs. */
+/* Drop queued work and pending results, cancel transfers from the supernode (the caller is
+ * leaving it), and wait (up to max_us) until no worker runs. */
 void dg_swarm_drain(struct dg_swarm *sw, int64_t max_us);
 
 /* The supernode says the task is finished: fix the piece count when the length was unknown

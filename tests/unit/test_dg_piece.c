@@ -261,6 +261,12 @@ static void test_fetch_from_uploader(void)
 	close(mfd);
 	CU_ASSERT_EQUAL(dg_fetch_piece(f, &t3, 1000, &res, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(res.content_len, 1000);
+	/* a cancelled fetcher stops (not a failure of the source) until uncancelled */
+	dg_fetcher_cancel(f);
+	CU_ASSERT_EQUAL(dg_fetch_piece(f, &t3, 1000, &res, err, sizeof(err)), -ECANCELED);
+	CU_ASSERT_EQUAL(res.error, DG_FETCH_STOPPED);
+	dg_fetcher_uncancel(f);
+	CU_ASSERT_EQUAL(dg_fetch_piece(f, &t3, 1000, &res, err, sizeof(err)), 0);
 	/* a wrong md5 is a mismatch */
 	memcpy(t3.md5, "00000000000000000000000000000000", 32);
 	CU_ASSERT_EQUAL(dg_fetch_piece(f, &t3, 1000, &res, err, sizeof(err)), -EPROTO);
@@ -308,7 +314,7 @@ static void test_fetch_from_uploader(void)
 	CU_ASSERT_EQUAL(dg_uplink_finish(h, s.port, name, "tid", "cid", ""), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/server/stats", s.port);
 	CU_ASSERT_EQUAL(get(h, url, NULL, &body), 200);
-	CU_ASSERT_PTR_NOT_NULL(body && strstr(body, "\"uploadedPieces\":5"));
+	CU_ASSERT_PTR_NOT_NULL(body && strstr(body, "\"uploadedPieces\":6"));
 	free(body);
 	curl_easy_cleanup(h);
 	free(data);
