@@ -308,7 +308,7 @@ static int classify(struct xfer *x, CURLcode cc, const struct dg_piece_task *t,
 		return -EPROTO;
 	}
 	if (x->err < 0) {
-		res->error = DG_FETCH_FAILED;
+		res->error = DG_FETCH_LOCAL;
 		snprintf(err, errsz, "writing piece %" PRId64 ": %s", t->num, strerror(-x->err));
 		return x->err;
 	}

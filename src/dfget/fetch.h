@@ -50,8 +50,9 @@ enum dg_fetch_error {
 	DG_FETCH_OK,
 	DG_FETCH_NOT_EXIST, /* the source does not have it (404/416, or refuses connections) */
 	DG_FETCH_MD5,	    /* md5 or framing mismatch */
-	DG_FETCH_FAILED,    /* network, timeout, write error */
+	DG_FETCH_FAILED,    /* network, timeout */
 	DG_FETCH_STOPPED,   /* the download was stopped */
+	DG_FETCH_LOCAL,	    /* writing here failed (disk full...): not the source's fault */
 };
 
 struct dg_fetch_result {

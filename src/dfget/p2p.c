@@ -291,6 +291,14 @@ static enum session_rc wait_next(struct p2p *p, int64_t backoff_us, char *err, s
 				dg_swarm_result_cleanup(&r);
 				continue;
 			}
+			if (!r.ok && r.error == DG_FETCH_LOCAL) {
+				/* Our own disk failed: no source is to blame (a report would get
+				 * a healthy peer isolated), and the source would fail the same. */
+				snprintf(err, errsz, "%s (%s)", r.why, p->job->data_path);
+				dg_swarm_result_cleanup(&r);
+				p->status = DG_P2P_PREPARE;
+				return S_FATAL;
+			}
 			if (!r.ok) {
 				report_bad_piece(p, &r);
 				if (r.fails >= DG_MAX_PIECE_FAILS) {
