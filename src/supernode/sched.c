@@ -110,14 +110,16 @@ struct pick_state {
 	int64_t cursor, now_ms;
 };
 
-/* Pass 1 over keys [from, to): a peer source, else a fresh piece from the supernode. */
-static void pass_peers(struct sn_progress *p, struct sn_client *c,
-		       const struct sn_sched_limits *lim, struct pick_state *ps, int64_t from,
-		       int64_t to)
+/* Pass 1 over keys [from, to): a peer source with fewer than max_load uploads, else a
+ * fresh piece from the supernode. */
+static void pass_peers(struct sn_progress *p, struct sn_client *c, struct pick_state *ps,
+		       int64_t from, int64_t to, int max_load)
 {
 	for (int64_t i = from; i < to && ps->got < ps->want; i++) {
 		int64_t piece = key_piece(p->scratch[i], ps->cursor, p->npieces);
-		int32_t src = find_peer(p, c, piece, lim->up_limit, ps->probes);
+		if (sn_client_inflight(c, piece))
+			continue; /* taken by an earlier pass of this call */
+		int32_t src = find_peer(p, c, piece, max_load, ps->probes);
 		if (src < 0) {
 			bool fresh = p->holders[piece].n + p->ninflight[piece] == 0;
 			if (!fresh || !sn_progress_cdn_has(p, piece) || ps->sn_free <= 0 ||
@@ -168,10 +170,16 @@ int sn_sched_pick(struct sn_progress *p, struct sn_client *c, const struct sn_sc
 	if (sorted > k)
 		sorted = k;
 	select_smallest(p->scratch, k, sorted);
-	pass_peers(p, c, lim, &ps, 0, sorted);
+	/* Spread uploads: the rarest pieces whose source is idle first, then those whose
+	 * source has one upload, and so on. A transfer's share of its source's link is what
+	 * makes it slow; rarity alone piled uploads on the few early holders (their uploads
+	 * ran at 1/up_limit of a link while other peers idled). */
+	for (int load = 1; load <= lim->up_limit && ps.got < ps.want; load++)
+		pass_peers(p, c, &ps, 0, sorted, load);
 	if (ps.got < ps.want && sorted < k) {
 		qsort(p->scratch + sorted, (size_t)(k - sorted), sizeof(uint64_t), cmp_u64);
-		pass_peers(p, c, lim, &ps, sorted, k);
+		for (int load = 1; load <= lim->up_limit && ps.got < ps.want; load++)
+			pass_peers(p, c, &ps, sorted, k, load);
 		sorted = k;
 	}
 	if (!lim->sn_busy && ps.got < ps.want) {

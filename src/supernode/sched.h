@@ -8,6 +8,9 @@
  *     the piece after the last one it was given;
  *   - the source is a usable peer holding the piece with a free upload slot (load <
  *     up_limit), least loaded first; the supernode only when no peer can serve it;
+ *   - uploads are spread: candidates are taken first where the source is idle, then
+ *     where it has one upload, and so on up to up_limit (rarest first within each round),
+ *     so no transfer runs at a small share of a busy peer's link while others idle;
  *   - the supernode's slots go first to pieces no peer holds or fetches yet (super-seeding):
  *     a piece leaves the supernode again only with a slot to spare; and while other
  *     clients are active a client fetches at most one piece from the supernode at a time,

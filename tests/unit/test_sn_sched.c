@@ -219,6 +219,9 @@ static const struct row rarest_rows[] = {
 	  "pieces 4; cdn 1111; client a; client b; client c; client d;"
 	  "serve a 1110; serve b 1100; serve c 1000;"
 	  "pick d => 3:cdn 2:a 1:b 0:c; load a 1; load b 1; load c 1; inflight 3 1" },
+	{ "uploads are spread: an idle source's piece before a busy source's rarer one",
+	  "pieces 4; cdn 1111; client s; client t; client a; serve s 1111; serve t 0011;"
+	  "limits down=2 up=5 free=0 busy=1; pick a => 0:s 2:t; load s 1; load t 1" },
 	{ "rarity counts transfers in flight: two askers do not take the same rare piece",
 	  "pieces 4; cdn 1111; client a; client b; client c; serve a 1111;"
 	  "limits down=1 up=5 free=16 busy=0; pick b => 0:a; pick c => 1:a" },
@@ -255,14 +258,14 @@ static void test_many_pieces(void)
 	char s1[2048], s2[2048];
 	snprintf(s1, sizeof(s1),
 		 "pieces 100; cdn %s; client s; client t; client a; serve s %s; serve t %s;"
-		 "limits down=4 up=5 free=0 busy=1; pick a => 90:s 91:s 92:s 93:s",
+		 "limits down=4 up=5 free=0 busy=1; pick a => 90:s 0:t 91:s 1:t",
 		 bits(100, 0, 100), bits(100, 0, 100), bits(100, 0, 90));
 	/* The 50 rarest have no source (no supernode slot): the next ones are used. */
 	snprintf(s2, sizeof(s2),
 		 "pieces 100; cdn %s; client s; client a; client b; serve s %s;"
 		 "limits down=4 up=5 free=0 busy=1; pick a => 50:s 51:s 52:s 53:s",
 		 bits(100, 0, 100), bits(100, 50, 100));
-	const struct row rows[] = { { "the rarest of many", s1 },
+	const struct row rows[] = { { "the rarest of many, spread over the idle sources", s1 },
 				    { "past the rarest few when they have no source", s2 } };
 	run_rows(rows, 2);
 }
