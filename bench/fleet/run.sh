@@ -32,7 +32,8 @@ Usage: bench/fleet/run.sh [options]
       --disk             keep homes and downloads on disk (default: a private tmpfs, so
                          that one shared disk does not stand in for N hosts' own disks)
   -h, --help
-Rates are TCP payload rates (file bytes); see tests/lib/testbed.sh.
+Rates are TCP payload rates (file bytes); see tests/lib/testbed.sh. FLEET_KEEP=1 copies
+each run's logs (clients, uploaders, supernode) to the results directory's runs/.
 EOF
 }
 
@@ -245,6 +246,10 @@ run_one() {
 		"$method" "$n" "$run" $((n - nfail)) "$n" "$tmn" "$tmd" "$tmx" "$tmin" "$rmed" "$rmax" \
 		"$(calc "$ologb / $F" 3)" "$(calc "$stx / $F" 2)" "$(calc "100 * $share" 1)" "$busy" \
 		"$cpu" "$load" "$([[ $cpub == yes ]] && echo "; CPU-BOUND: the CPU, not the shaping, was the bottleneck")"
+	if [[ ${FLEET_KEEP:-0} == 1 ]]; then # logs only: the data would fill the tmpfs
+		rm -rf "${FL_DIR:?}/$tag/out" "${FL_DIR:?}/$tag"/home/*/data "${FL_DIR:?}/sn-$tag/repo"
+		mkdir -p "$OUT/runs" && cp -r "$FL_DIR/$tag" "$FL_DIR/sn-$tag" "$OUT/runs/" 2>/dev/null
+	fi
 	rm -rf "${FL_DIR:?}/$tag" "${FL_DIR:?}/sn-$tag"
 }
 

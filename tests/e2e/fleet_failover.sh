@@ -82,10 +82,10 @@ scenario() {
 	# so it runs in the background here and we act meanwhile.
 	fl_run "$tag" "$N" dfget "$ORIGIN_URL/$file" >"$TB_DIR/$tag.run" 2>&1 &
 	local runner=$!
-	for ((i = 0; i < 600; i++)); do
+	for ((i = 0; i < 150; i++)); do
 		(($(rx_total) - rx0 >= N * SIZE * 3 / 10)) && break
 		_tb_alive "$runner" || break
-		sleep 0.05
+		sleep 0.2
 	done
 	n1=$(registered_with "$tag" sn1)
 	n2=$(registered_with "$tag" sn2)

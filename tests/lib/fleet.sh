@@ -124,6 +124,29 @@ _fl_secs() { # "1m2.5s" -> 62.5
 		sub(/s$/, "", s); printf "%.3f", m * 60 + s }'
 }
 
+# _fl_nap SECS: sleep without a fork (a read that times out on a FIFO nobody writes), so
+# that waiting for 100 clients costs no CPU the clients could use.
+_fl_nap() {
+	if [[ -z ${_FL_NAP_FD:-} ]]; then
+		local f
+		f=$(mktemp -u "${TMPDIR:-/tmp}/fl-nap.XXXXXX")
+		mkfifo "$f" && exec {_FL_NAP_FD}<>"$f"
+		rm -f "$f"
+	fi
+	read -r -t "$1" -u "$_FL_NAP_FD" _
+	return 0
+}
+
+# _fl_alive PID: like _tb_alive, without a fork.
+_fl_alive() {
+	local st
+	[[ -r /proc/$1/stat ]] || return 1
+	read -r st </proc/"$1"/stat 2>/dev/null || return 1
+	st=${st##*) }
+	st=${st%% *}
+	[[ -n $st && $st != Z && $st != X ]]
+}
+
 fl_run() {
 	local tag=$1 n=$2 method=$3 url=$4 dir i fd pids=() ready rc=0 deadline
 	shift 4
@@ -149,22 +172,32 @@ fl_run() {
 	done
 	deadline=$((SECONDS + 60))
 	while ((rc == 0)); do
-		ready=$(find "$dir" -maxdepth 1 -name 'ready.*' | wc -l)
+		ready=0
+		for ((i = 1; i <= n; i++)); do
+			[[ -e $dir/ready.$i ]] && ready=$((ready + 1))
+		done
 		((ready >= n)) && break
 		if ((SECONDS > deadline)); then
 			echo "fl_run: only $ready of $n clients reached the barrier" >&2
 			rc=1
 		fi
-		sleep 0.02
+		_fl_nap 0.02
 	done
 	FL_RELEASE=$EPOCHREALTIME
 	exec {fd}>&-
 	rm -f "$dir/go"
+	# Wait for them all, polling without forks; then reap each (bounded).
 	deadline=$((SECONDS + ${FL_RUN_TIMEOUT:-300}))
+	local running=1
+	while ((running && SECONDS < deadline)); do
+		running=0
+		for i in "${!pids[@]}"; do
+			_fl_alive "${pids[i]}" && { running=1; break; }
+		done
+		((running)) && _fl_nap 0.1
+	done
 	for i in "${!pids[@]}"; do
-		local left=$((deadline - SECONDS))
-		((left < 1)) && left=1
-		tb_wait "${pids[i]}" "$left" || true
+		tb_wait "${pids[i]}" 1 || true
 	done
 	echo "$FL_RELEASE" >"$dir/release"
 	return "$rc"
