@@ -38,19 +38,24 @@ echo "fleet failover: $N clients at $RATE Mbit/s, two supernodes, $((SIZE >> 20)
 # shellcheck disable=SC2119
 tb_init || { echo "FAIL: tb_init"; exit 1; }
 FL_DIR=$TB_DIR
-tb_add_host origin "$TB_ORIGIN_ADDR" 200 200 &&
-	tb_add_host sn1 198.18.0.2 "$SN_RATE" 200 &&
-	tb_add_host sn2 198.18.0.3 "$SN_RATE" 200 || { echo "FAIL: tb_add_host"; exit 1; }
+if ! tb_add_host origin "$TB_ORIGIN_ADDR" 200 200 || ! tb_add_host sn1 198.18.0.2 "$SN_RATE" 200 ||
+	! tb_add_host sn2 198.18.0.3 "$SN_RATE" 200; then
+	echo "FAIL: tb_add_host"
+	exit 1
+fi
 for ((i = 1; i <= N; i++)); do
 	tb_add_host "c$i" "$(tb_client_addr "$i")" "$RATE" "$RATE" || { echo "FAIL: tb_add_host c$i"; exit 1; }
 done
 mkdir -p "$TB_DIR/www"
-for f in f g; do
-	head -c "$SIZE" /dev/urandom >"$TB_DIR/www/$f.bin"
-	declare "sha_$f=$(sha256sum <"$TB_DIR/www/$f.bin" | cut -d' ' -f1)"
-done
+head -c "$SIZE" /dev/urandom >"$TB_DIR/www/f.bin"
+head -c "$SIZE" /dev/urandom >"$TB_DIR/www/g.bin"
+sha_f=$(sha256sum <"$TB_DIR/www/f.bin" | cut -d' ' -f1)
+sha_g=$(sha256sum <"$TB_DIR/www/g.bin" | cut -d' ' -f1)
 tb_origin_start origin "$TB_DIR/www" 80 || { echo "FAIL: origin"; exit 1; }
-fl_sn_start sn1 "$TB_DIR/sn1" && fl_sn_start sn2 "$TB_DIR/sn2" || { echo "FAIL: supernodes"; exit 1; }
+if ! fl_sn_start sn1 "$TB_DIR/sn1" || ! fl_sn_start sn2 "$TB_DIR/sn2"; then
+	echo "FAIL: supernodes"
+	exit 1
+fi
 FL_NODES=$(fl_sn_node sn1 sn2)
 ok "testbed of $((N + 3)) hosts; --node $FL_NODES"
 
@@ -78,8 +83,8 @@ rx_total() {
 scenario() {
 	local tag=$1 file=$2 sha=$3 sig=$4 rx0 i victim other n1 n2 failed moved
 	rx0=$(rx_total)
-	# The clients run in the background of a subshell-free helper: fl_run waits for them,
-	# so it runs in the background here and we act meanwhile.
+	# fl_run waits for its clients: it runs in the background (a subshell: the clients
+	# are not in TB_PIDS, tb_teardown finds them in their namespaces) while we act.
 	fl_run "$tag" "$N" dfget "$ORIGIN_URL/$file" >"$TB_DIR/$tag.run" 2>&1 &
 	local runner=$!
 	for ((i = 0; i < 150; i++)); do

@@ -37,8 +37,11 @@ echo "fleet P2P: $N clients at $RATE Mbit/s, supernode $SN_RATE, origin $ORIGIN_
 # shellcheck disable=SC2119
 tb_init || { echo "FAIL: tb_init"; exit 1; }
 FL_DIR=$TB_DIR
-tb_add_host origin "$TB_ORIGIN_ADDR" "$ORIGIN_RATE" "$ORIGIN_RATE" &&
-	tb_add_host sn "$TB_SUPERNODE_ADDR" "$SN_RATE" "$ORIGIN_RATE" || { echo "FAIL: tb_add_host"; exit 1; }
+if ! tb_add_host origin "$TB_ORIGIN_ADDR" "$ORIGIN_RATE" "$ORIGIN_RATE" ||
+	! tb_add_host sn "$TB_SUPERNODE_ADDR" "$SN_RATE" "$ORIGIN_RATE"; then
+	echo "FAIL: tb_add_host"
+	exit 1
+fi
 for ((i = 1; i <= N; i++)); do
 	tb_add_host "c$i" "$(tb_client_addr "$i")" "$RATE" "$RATE" || { echo "FAIL: tb_add_host c$i"; exit 1; }
 done
