@@ -126,10 +126,11 @@ static int add_ca(struct sn_regreq *r, const char *b64, char *err, size_t errsz)
 	return 0;
 }
 
-static int parse_json(const char *body, struct sn_regreq *r, char *err, size_t errsz)
+static int parse_json(const char *body, size_t len, struct sn_regreq *r, char *err,
+		      size_t errsz)
 {
 	int rc = -EINVAL;
-	cJSON *j = cJSON_Parse(body);
+	cJSON *j = cJSON_ParseWithLength(body, len);
 	if (!cJSON_IsObject(j)) {
 		snprintf(err, errsz, "the body is not a JSON object");
 		goto out;
@@ -234,15 +235,15 @@ int sn_regreq_parse(const char *content_type, const char *body, size_t len,
 		snprintf(err, errsz, "empty body: send the registration as JSON or as a form");
 		return -EINVAL;
 	}
-	const char *p = body;
-	while (isspace((unsigned char)*p))
-		p++;
+	size_t skip = 0; /* the body need not end with a NUL: stay within len */
+	while (skip < len && isspace((unsigned char)body[skip]))
+		skip++;
 	bool form = content_type &&
 		    strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0;
-	if (form && *p != '{')
+	if (form && (skip == len || body[skip] != '{'))
 		rc = parse_form(body, len, &r, err, errsz);
 	else
-		rc = parse_json(body, &r, err, errsz);
+		rc = parse_json(body, len, &r, err, errsz);
 	for (size_t i = 0; i < NSTR; i++)
 		if (!*field(&r, i))
 			*field(&r, i) = xstrdup("");
