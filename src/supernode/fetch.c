@@ -307,7 +307,7 @@ static int open_cache(struct fetch *f)
 	if (rc < 0)
 		return fail(f, DF_CODE_SUPER_FAIL, rc, "cannot create the cache directory: %s",
 			    strerror(-rc));
-	f->fd = open(t->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	f->fd = open(t->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (f->fd < 0)
 		return fail(f, DF_CODE_SUPER_FAIL, -errno, "cannot open %s: %s", t->path,
 			    strerror(errno));
@@ -404,7 +404,7 @@ int sn_fetch_check_piece(const char *path, int32_t piece_size, int64_t framed_le
 	int64_t len = framed_len - start < piece_size ? framed_len - start : piece_size;
 	if (len <= 0)
 		return -ERANGE;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	unsigned char *buf = xmalloc((size_t)len);

@@ -93,7 +93,7 @@ out:
 static enum MHD_Result serve(struct MHD_Connection *con, struct sn_task *t, int64_t start,
 			     int64_t end, int64_t total)
 {
-	int fd = open(t->path, O_RDONLY | O_CLOEXEC);
+	int fd = open(t->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		log_warn_errno(-errno, "task %.12s: cannot open %s", t->id, t->path);
 		return reject(con, MHD_HTTP_NOT_FOUND, "the cached file is gone\n");
