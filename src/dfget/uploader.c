@@ -474,6 +474,7 @@ static struct MHD_Daemon *listen_on(struct upsrv *srv, const struct dg_uploader_
 		.port = o->port,
 		.threads = o->threads ? o->threads : 8,
 		.connection_limit = 4096,
+		.per_ip_limit = 512, /* one host cannot hold every connection (slowloris) */
 		.timeout_s = 120,
 	};
 	for (int attempt = 0; attempt < 30; attempt++) {

@@ -113,6 +113,14 @@ static int read_tls(const struct sn_settings *cfg, char **cert_r, char **key_r)
 	return 0;
 }
 
+/* One client address may hold an eighth of the connections (at least 16): a host that
+ * opens connections and holds them (slowloris) cannot lock the others out. */
+static unsigned per_ip_limit(const struct sn_settings *cfg)
+{
+	unsigned max = (unsigned)cfg->max_connections, n = max / 8;
+	return n >= 16 ? n : max < 16 ? max : 16;
+}
+
 /* The HTTPS port: the API handler again, over TLS (GnuTLS inside libmicrohttpd). */
 static struct MHD_Daemon *start_https(struct sn_ctx *ctx)
 {
@@ -125,6 +133,7 @@ static struct MHD_Daemon *start_https(struct sn_ctx *ctx)
 			.port = (uint16_t)cfg->https_port,
 			.threads = (unsigned)cfg->threads,
 			.connection_limit = (unsigned)cfg->max_connections,
+			.per_ip_limit = per_ip_limit(cfg),
 			.timeout_s = 300,
 			.allow_suspend = true,
 			.tls_cert_pem = cert,
@@ -153,6 +162,7 @@ static struct MHD_Daemon *start_daemon(struct sn_ctx *ctx, bool api, uint16_t *p
 		.port = (uint16_t)(api ? cfg->port : cfg->download_port),
 		.threads = (unsigned)(api ? cfg->threads : cfg->piece_threads),
 		.connection_limit = (unsigned)cfg->max_connections,
+		.per_ip_limit = per_ip_limit(cfg),
 		.timeout_s = 300,
 		.allow_suspend = true, /* also gives MHD the channel quiesce needs */
 		.completed = api ? api_completed : piece_completed,
