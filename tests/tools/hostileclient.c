@@ -1,0 +1,272 @@
+/* hostileclient: a misbehaving HTTP client for the hostile-input tests
+ * (tests/e2e/hostile_*.sh). Modes:
+ *
+ *   hold   open N connections (from -b ADDR if given) and keep them for -t seconds, each
+ *          sending nothing (-d 0) or dripping a never-ending request head one byte every
+ *          -d seconds (slowloris). Prints one line:
+ *            connected=C refused=R closed=X open=O
+ *          C connections were established, R failed to connect, X were closed by the
+ *          server before the end (a server that refuses over its per-IP limit accepts and
+ *          closes at once), O were still open at the end.
+ *   raw    send the request read from stdin ("\r\n" as is; no newline added) on one
+ *          connection, then -s SIZE filler bytes ('a') if given, and print the status line
+ *          of the answer ("none" when the server closed without one) and, on a second
+ *          line, "bytes=N" (all bytes received). Waits at most -t seconds.
+ *
+ * Usage: hostileclient hold|raw -a ADDR -p PORT [-b BIND_ADDR] [-n N] [-t SECONDS]
+ *                               [-d DRIP_SECONDS] [-s SIZE] [-o FILE]
+ * -o FILE (raw): the whole answer (status line, headers and body) goes to FILE.
+ * Exit 0 when the mode ran (whatever the server did), 2 on bad usage or setup errors.
+ * Single-threaded; poll(2) over every socket. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct opts {
+	const char *addr, *bind_addr, *out;
+	int port, n, secs, drip;
+	long long size;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A non-blocking socket connecting to the target; -1 on a local error. */
+static int dial(const struct opts *o)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o->port) };
+	if (inet_pton(AF_INET, o->addr, &sa.sin_addr) != 1)
+		return -1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (o->bind_addr) {
+		struct sockaddr_in b = { .sin_family = AF_INET };
+		if (inet_pton(AF_INET, o->bind_addr, &b.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&b, sizeof(b)) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -2;
+	}
+	return fd;
+}
+
+static int hold(const struct opts *o)
+{
+	static const char head[] = "GET /_ping HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+	struct pollfd *p = calloc((size_t)o->n, sizeof(*p));
+	int *state = calloc((size_t)o->n, sizeof(*state)); /* 0 connecting 1 open 2 closed 3 refused */
+	size_t *sent = calloc((size_t)o->n, sizeof(*sent));
+	if (!p || !state || !sent)
+		return 2;
+	for (int i = 0; i < o->n; i++) {
+		p[i].fd = dial(o);
+		if (p[i].fd == -1) {
+			fprintf(stderr, "hostileclient: cannot make socket %d: %s\n", i, strerror(errno));
+			return 2;
+		}
+		if (p[i].fd < 0) {
+			state[i] = 3;
+			p[i].fd = -1;
+		}
+		p[i].events = POLLOUT | POLLIN;
+	}
+	int64_t end = now_ms() + (int64_t)o->secs * 1000, next_drip = now_ms();
+	char buf[4096];
+	while (now_ms() < end) {
+		int wait = (int)(end - now_ms());
+		if (wait > 200)
+			wait = 200;
+		int r = poll(p, (nfds_t)o->n, wait);
+		if (r < 0 && errno != EINTR)
+			break;
+		bool drip_now = o->drip > 0 && now_ms() >= next_drip;
+		for (int i = 0; i < o->n; i++) {
+			if (p[i].fd < 0)
+				continue;
+			short re = p[i].revents;
+			if (state[i] == 0 && (re & (POLLOUT | POLLERR | POLLHUP))) {
+				int err = 0;
+				socklen_t l = sizeof(err);
+				getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &err, &l);
+				if (err) {
+					state[i] = 3;
+					close(p[i].fd);
+					p[i].fd = -1;
+					continue;
+				}
+				state[i] = 1;
+				p[i].events = POLLIN;
+			}
+			if (state[i] == 1 && (re & (POLLIN | POLLHUP | POLLERR))) {
+				ssize_t n = recv(p[i].fd, buf, sizeof(buf), 0);
+				if (n <= 0) {
+					state[i] = 2;
+					close(p[i].fd);
+					p[i].fd = -1;
+					continue;
+				}
+			}
+			if (state[i] == 1 && drip_now) {
+				char c = sent[i] < sizeof(head) - 1 ? head[sent[i]] : 'a';
+				if (send(p[i].fd, &c, 1, MSG_NOSIGNAL) == 1)
+					sent[i]++;
+			}
+		}
+		if (drip_now)
+			next_drip = now_ms() + (int64_t)o->drip * 1000;
+	}
+	int c = 0, refused = 0, closed = 0, open_ = 0;
+	for (int i = 0; i < o->n; i++) {
+		c += state[i] == 1 || state[i] == 2;
+		refused += state[i] == 3 || state[i] == 0;
+		closed += state[i] == 2;
+		open_ += state[i] == 1;
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+	}
+	printf("connected=%d refused=%d closed=%d open=%d\n", c, refused, closed, open_);
+	free(p);
+	free(state);
+	free(sent);
+	return 0;
+}
+
+static int wait_fd(int fd, short ev, int64_t end)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int64_t left = end - now_ms();
+	if (left <= 0)
+		return -1;
+	return poll(&p, 1, (int)left) > 0 ? 0 : -1;
+}
+
+/* Send len bytes (filler 'a' when buf is NULL) before end; stops early if the server
+ * closes. */
+static void send_all(int fd, const char *buf, long long len, int64_t end)
+{
+	char fill[16384];
+	memset(fill, 'a', sizeof(fill));
+	long long done = 0;
+	while (done < len && wait_fd(fd, POLLOUT, end) == 0) {
+		size_t k = (size_t)(len - done < (long long)sizeof(fill) ? len - done
+								    : (long long)sizeof(fill));
+		ssize_t n = send(fd, buf ? buf + done : fill, k, MSG_NOSIGNAL);
+		if (n <= 0 && errno != EAGAIN)
+			return;
+		if (n > 0)
+			done += n;
+	}
+}
+
+static int raw(const struct opts *o)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *req = malloc(cap);
+	size_t n;
+	while (req && (n = fread(req + len, 1, cap - len, stdin)) > 0) {
+		len += n;
+		if (len == cap)
+			req = realloc(req, cap *= 2);
+	}
+	if (!req)
+		return 2;
+	int64_t end = now_ms() + (int64_t)o->secs * 1000;
+	int fd = dial(o);
+	if (fd < 0 || wait_fd(fd, POLLOUT, end) < 0) {
+		printf("none (no connection)\nbytes=0\n");
+		free(req);
+		return 0;
+	}
+	send_all(fd, req, (long long)len, end);
+	if (o->size > 0)
+		send_all(fd, NULL, o->size, end);
+	FILE *out = o->out ? fopen(o->out, "wb") : NULL;
+	char first[512] = "", buf[65536];
+	size_t flen = 0;
+	long long total = 0;
+	while (wait_fd(fd, POLLIN, end) == 0) {
+		ssize_t k = recv(fd, buf, sizeof(buf), 0);
+		if (k <= 0)
+			break;
+		if (out)
+			fwrite(buf, 1, (size_t)k, out);
+		for (ssize_t i = 0; i < k && flen < sizeof(first) - 1; i++) {
+			if (buf[i] == '\r' || buf[i] == '\n') {
+				flen = sizeof(first) - 1; /* first line complete */
+				break;
+			}
+			first[flen++] = buf[i];
+			first[flen] = '\0';
+		}
+		total += k;
+	}
+	if (out)
+		fclose(out);
+	printf("%s\nbytes=%lld\n", first[0] ? first : "none", total);
+	close(fd);
+	free(req);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .addr = "127.0.0.1", .n = 1, .secs = 10 };
+	if (argc < 2) {
+		fprintf(stderr, "usage: hostileclient hold|raw -a ADDR -p PORT [-b BIND] [-n N] "
+				"[-t SECONDS] [-d DRIP_SECONDS] [-s SIZE] [-o FILE]\n");
+		return 2;
+	}
+	const char *mode = argv[1];
+	int opt;
+	optind = 2;
+	while ((opt = getopt(argc, argv, "a:p:b:n:t:d:s:o:")) != -1) {
+		switch (opt) {
+		case 'a': o.addr = optarg; break;
+		case 'p': o.port = atoi(optarg); break;
+		case 'b': o.bind_addr = optarg; break;
+		case 'n': o.n = atoi(optarg); break;
+		case 't': o.secs = atoi(optarg); break;
+		case 'd': o.drip = atoi(optarg); break;
+		case 's': o.size = atoll(optarg); break;
+		case 'o': o.out = optarg; break;
+		default: return 2;
+		}
+	}
+	if (o.port <= 0 || o.n <= 0 || o.secs <= 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (strcmp(mode, "hold") == 0)
+		return hold(&o);
+	if (strcmp(mode, "raw") == 0)
+		return raw(&o);
+	fprintf(stderr, "hostileclient: unknown mode '%s'\n", mode);
+	return 2;
+}
