@@ -135,19 +135,18 @@ static int piece_ready(struct upsrv *srv, const char *name, bool finished, int64
 	return rc < 0 ? rc : has ? 0 : -ENOENT;
 }
 
-/* Validate Range/pieceNum/pieceSize. Returns 0 or 400 with why. */
-static unsigned piece_params(struct MHD_Connection *con, int64_t *num_r, int64_t *size_r,
-			     int64_t *want_r, const char **why)
+unsigned dg_upload_piece_params(const char *range, const char *num_s, const char *size_s,
+				int64_t *num_r, int64_t *size_r, int64_t *want_r,
+				const char **why)
 {
-	const char *range = df_httpd_header(con, "Range");
 	int64_t num, size, a, b;
-	if (!parse_i64(df_httpd_header(con, DF_HDR_PIECE_NUM), &num) ||
-	    !parse_i64(df_httpd_header(con, DF_HDR_PIECE_SIZE), &size)) {
+	if (!parse_i64(num_s, &num) || !parse_i64(size_s, &size)) {
 		*why = "pieceNum and pieceSize headers are required";
 		return 400;
 	}
-	if (size <= DF_PIECE_META_LEN || size > DF_PIECE_SIZE_MAX || num > (1LL << 40)) {
-		*why = "pieceSize out of range";
+	if (size <= DF_PIECE_META_LEN || size > DF_PIECE_SIZE_MAX || num > (1LL << 40) ||
+	    num > INT64_MAX / size) {
+		*why = "pieceNum or pieceSize out of range";
 		return 400;
 	}
 	if (!range || strncmp(range, "bytes=", 6) != 0 || df_range_parse(range + 6, &a, &b) < 0) {
@@ -162,6 +161,16 @@ static unsigned piece_params(struct MHD_Connection *con, int64_t *num_r, int64_t
 	*size_r = size;
 	*want_r = b - a + 1 - DF_PIECE_META_LEN;
 	return 0;
+}
+
+/* Validate Range/pieceNum/pieceSize. Returns 0 or 400 with why. */
+static unsigned piece_params(struct MHD_Connection *con, int64_t *num_r, int64_t *size_r,
+			     int64_t *want_r, const char **why)
+{
+	return dg_upload_piece_params(df_httpd_header(con, "Range"),
+				      df_httpd_header(con, DF_HDR_PIECE_NUM),
+				      df_httpd_header(con, DF_HDR_PIECE_SIZE), num_r, size_r,
+				      want_r, why);
 }
 
 static enum MHD_Result serve_piece(struct upsrv *srv, struct MHD_Connection *con,

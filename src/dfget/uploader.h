@@ -32,4 +32,11 @@ struct dg_uploader_opts {
 int dg_uploader_run(const struct dg_uploader_opts *o, volatile sig_atomic_t *quit, char *err,
 		    size_t errsz);
 
+/* The headers of a piece request (Range "bytes=a-b", pieceNum, pieceSize; each may be
+ * NULL): 0 with the piece number, piece size and content bytes wanted, or 400 with why
+ * (a static string). Pure; thread-safe. */
+unsigned dg_upload_piece_params(const char *range, const char *num, const char *size,
+				int64_t *num_r, int64_t *size_r, int64_t *want_r,
+				const char **why);
+
 #endif
