@@ -14,7 +14,8 @@ set key top left
 set grid
 set logscale y
 set autoscale y
-set offsets graph 0.03, graph 0.03, 0, 0
+set xrange [0:*]
+set offsets 0, graph 0.03, graph 0.08, graph 0.08
 is(m) = strcol(1) eq m
 plot csv using 2:(is("dfget") ? $13 : NaN):(is("dfget") ? $12 : NaN):(is("dfget") ? $14 : NaN) \
 	with yerrorlines lw 2 pt 7 lc rgb "#1f77b4" title "Dragonfly-C dfget: median (min-max)", \

@@ -74,8 +74,10 @@ for v in "$SIZE_MB" "$CRATE" "$ORATE" "$SRATE"; do
 	num "$v" || { echo "run.sh: '$v' is not a positive number (see --help)" >&2; exit 1; }
 done
 for n in $CLIENTS; do
-	[[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 240)) ||
-		{ echo "run.sh: client count '$n' must be 1..240" >&2; exit 1; }
+	if [[ ! $n =~ ^[0-9]+$ ]] || ((n < 1 || n > 240)); then
+		echo "run.sh: client count '$n' must be 1..240" >&2
+		exit 1
+	fi
 done
 for m in $METHODS; do
 	[[ $m == dfget || $m == curl ]] || { echo "run.sh: method '$m' is not dfget or curl" >&2; exit 1; }
@@ -137,7 +139,7 @@ FL_DIR=$TB_DIR/work
 mkdir -p "$FL_DIR"
 if ((!DISK)); then
 	# + 1.3 GiB: the supernode keeps cache-free-min (1 GB by default) free on its disk.
-	need=$(((NMAX + 4) * F / 1048576 * 11 / 10 + 1300))
+	need=$(((NMAX + 4) * F * 11 / 10 / 1048576 + 1300))
 	avail=$(awk '$1 == "MemAvailable:" { printf "%d", $2 / 1024 }' /proc/meminfo)
 	if ((avail > need + 2048)) && mount -t tmpfs -o "size=${need}m" fleetdata "$FL_DIR"; then
 		echo "data: tmpfs of $need MiB (homes, downloads, supernode cache, origin)"
@@ -183,7 +185,7 @@ echo "method,n,run,file_bytes,client_mbit,origin_mbit,sn_mbit,ok,failed,bound_s,
 
 # run_one N METHOD RUN: one run, one CSV row, one summary line.
 run_one() {
-	local n=$1 method=$2 run=$3 tag="$2-$1-$3" tmin bound sn_pid= up
+	local n=$1 method=$2 run=$3 tag="$2-$1-$3" tmin bound sn_pid="" up
 	tmin=$(t_min "$n")
 	bound=$tmin
 	[[ $method == curl ]] && bound=$(t_curl "$n")
@@ -194,7 +196,7 @@ run_one() {
 		sn_pid=${FL_SN_PID[sn]}
 		FL_NODES=$(fl_sn_node sn)
 	fi
-	local otx0 stx0 load cpu0 ngx0 busy0 tot0 busy1 tot1
+	local otx0 stx0 load ngx0 busy0 tot0 busy1 tot1
 	otx0=$(tb_tx_bytes origin)
 	stx0=$(tb_tx_bytes sn)
 	ngx0=$(proc_cpu "$ORIGIN_PID" $(pgrep -P "$ORIGIN_PID"))
