@@ -126,5 +126,5 @@ grep -q "cache hit" "$TB_DIR/sndisk/sn/sn.log" && ((sent < SIZE)) &&
 fl_sn_stop sn
 cat "$TB_DIR"/sn.log.* "$TB_DIR/sndisk/sn/sn.log" | grep -E "AddressSanitizer|runtime error:" >/dev/null &&
 	rl_bad "sanitizer reports in the supernode's log"
-printf 'disk full: %d failure(s), %.1f s\n' "$RL_FAILS" "$(bc <<<"$EPOCHREALTIME - $t0")"
+printf 'disk full: %d failure(s), %.1f s\n' "$RL_FAILS" "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { print a - b }')"
 ((RL_FAILS == 0))

@@ -145,5 +145,5 @@ hold "uploader, idle" "$PA" "$UP" /server/ping 700 512
 fl_sn_stop sn
 grep -E "AddressSanitizer|runtime error:" "$TB_DIR/sn/sn.log" >/dev/null &&
 	rl_bad "sanitizer reports in the supernode's log"
-printf 'hostile HTTP: %d failure(s), %.1f s\n' "$RL_FAILS" "$(bc <<<"$EPOCHREALTIME - $t0")"
+printf 'hostile HTTP: %d failure(s), %.1f s\n' "$RL_FAILS" "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { print a - b }')"
 ((RL_FAILS == 0))

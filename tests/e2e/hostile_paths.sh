@@ -149,5 +149,5 @@ got=$(tb_exec evil curl -s --noproxy '*' --max-time 5 "http://$SNA:${FL_SN_API[s
 fl_sn_stop sn
 grep -E "AddressSanitizer|runtime error:" "$TB_DIR/sn/sn.log" >/dev/null &&
 	rl_bad "sanitizer reports in the supernode's log"
-printf 'path traversal: %d requests, %d failure(s), %.1f s\n' "$n" "$RL_FAILS" "$(bc <<<"$EPOCHREALTIME - $t0")"
+printf 'path traversal: %d requests, %d failure(s), %.1f s\n' "$n" "$RL_FAILS" "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { print a - b }')"
 ((RL_FAILS == 0))
