@@ -1,6 +1,7 @@
 /* libFuzzer: the body of POST /peer/registry (src/supernode/regreq.h), as JSON and as a
  * form, then the checks the supernode runs on it, the Range header it may carry and the
- * base64 of rootCAs. Input: one byte choosing the content type, then the body.
+ * base64 of rootCAs. Input: one byte choosing the content type (JSON, a form, a form with
+ * a charset, text/plain, none), then the body.
  * fuzz-libs: supernode
  */
 #include "config.h"
