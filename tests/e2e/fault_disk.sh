@@ -124,7 +124,7 @@ grep -q "cache hit" "$TB_DIR/sndisk/sn/sn.log" && ((sent < SIZE)) &&
 	rl_ok "a cache hit ($sent body bytes from the origin)" ||
 	rl_bad "no cache hit after the restart ($sent body bytes from the origin)"
 fl_sn_stop sn
-cat "$TB_DIR"/sn.log.* "$TB_DIR/sndisk/sn/sn.log" | grep -E "AddressSanitizer|runtime error:" >/dev/null &&
+cat "$TB_DIR"/sn.log.* "$TB_DIR/sndisk/sn/sn.log" | grep -E "Sanitizer|runtime error:" >/dev/null &&
 	rl_bad "sanitizer reports in the supernode's log"
 printf 'disk full: %d failure(s), %.1f s\n' "$RL_FAILS" "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { print a - b }')"
 ((RL_FAILS == 0))

@@ -141,7 +141,7 @@ fi
 echo "-- the services afterwards"
 rl_ping c6 "http://$node2" && rl_ok "the supernode answers /_ping"
 fl_sn_stop sn2
-grep -E "AddressSanitizer|runtime error:" "$TB_DIR"/sn*/sn.log >/dev/null &&
+grep -E "Sanitizer|runtime error:" "$TB_DIR"/sn*/sn.log >/dev/null &&
 	rl_bad "sanitizer reports in a supernode's log"
 printf 'supernode faults: %d failure(s), %.1f s\n' "$RL_FAILS" "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { print a - b }')"
 ((RL_FAILS == 0))

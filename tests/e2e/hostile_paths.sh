@@ -147,7 +147,7 @@ got=$(tb_exec evil curl -s --noproxy '*' --max-time 5 "http://$SNA:${FL_SN_API[s
 [[ $got == OK ]] && rl_ok "the supernode still answers" || rl_bad "the supernode does not answer: $got"
 
 fl_sn_stop sn
-grep -E "AddressSanitizer|runtime error:" "$TB_DIR/sn/sn.log" >/dev/null &&
+grep -E "Sanitizer|runtime error:" "$TB_DIR/sn/sn.log" >/dev/null &&
 	rl_bad "sanitizer reports in the supernode's log"
 printf 'path traversal: %d requests, %d failure(s), %.1f s\n' "$n" "$RL_FAILS" "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { print a - b }')"
 ((RL_FAILS == 0))

@@ -78,7 +78,7 @@ fo_version() { "$FAULTORIGIN" -V "$1" "$2"; }
 rl_run() {
 	local host=$1 errf
 	shift
-	errf=$(_rl_tmp)/rl.err
+	errf=$(_rl_tmp)/rl.err.$BASHPID # (several may run at once, from subshells)
 	: >"$(_rl_tmp)/rl.empty.conf"
 	RL_RC=0
 	tb_exec "$host" env DFGET_CONFIG="$(_rl_tmp)/rl.empty.conf" "$DFGET" "$@" \
@@ -89,6 +89,7 @@ rl_run() {
 	80) RL_RC=1104 ;;
 	esac
 	RL_ERR=$(cat "$errf")
+	rm -f "$errf"
 }
 
 rl_expect() {

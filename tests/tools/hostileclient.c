@@ -11,7 +11,8 @@
  *   raw    send the request read from stdin ("\r\n" as is; no newline added) on one
  *          connection, then -s SIZE filler bytes ('a') if given, and print the status line
  *          of the answer ("none" when the server closed without one) and, on a second
- *          line, "bytes=N" (all bytes received). Waits at most -t seconds.
+ *          line, "bytes=N" (all bytes received). Reads until the server closes, 1 s passes
+ *          without a byte after the answer began, or -t seconds in all.
  *
  * Usage: hostileclient hold|raw -a ADDR -p PORT [-b BIND_ADDR] [-n N] [-t SECONDS]
  *                               [-d DRIP_SECONDS] [-s SIZE] [-o FILE]
@@ -207,7 +208,10 @@ static int raw(const struct opts *o)
 	char first[512] = "", buf[65536];
 	size_t flen = 0;
 	long long total = 0;
-	while (wait_fd(fd, POLLIN, end) == 0) {
+	/* Read until the server closes, the deadline, or (once something came) 1 s of
+	 * silence: a server that keeps the connection alive after its answer. */
+	int64_t until = end;
+	while (wait_fd(fd, POLLIN, until) == 0) {
 		ssize_t k = recv(fd, buf, sizeof(buf), 0);
 		if (k <= 0)
 			break;
@@ -222,6 +226,7 @@ static int raw(const struct opts *o)
 			first[flen] = '\0';
 		}
 		total += k;
+		until = now_ms() + 1000 < end ? now_ms() + 1000 : end;
 	}
 	if (out)
 		fclose(out);
