@@ -188,10 +188,11 @@ static void request(struct sn_progress *p, char op, const char *qs, size_t len, 
 		if (c)
 			sn_progress_remove(p, c);
 		break;
-	case 'C': {
+	case 'C': { /* the CDN's own progress: bounded by the source, not by any client */
 		const char *n = df_query_get(&q, "n");
-		if (n)
-			sn_progress_cdn_done(p, atoi(n));
+		long v = n ? strtol(n, NULL, 10) : -1;
+		if (v >= 0 && v < 256)
+			sn_progress_cdn_done(p, v);
 		break;
 	}
 	case 'X':
