@@ -2,11 +2,18 @@
 # Every test this project has, from a fresh Debian 12 machine: installs what is missing,
 # builds, and runs
 #   1. make check in build/       (CUnit unit tests, end-to-end tests on real processes)
-#   2. the unit tests again in build-san/, built with ASan + UBSan and -Werror
-#   3. make distcheck             (the release tarball builds and passes its unit tests)
-#   4. scripts/test-deb.sh        (Debian packages: build with unit tests, lintian, install,
+#   2. make check again in build-san/, built with ASan + UBSan and -Werror: the whole suite,
+#      unit and end-to-end, on sanitized programs
+#   3. the unit tests of build/ under valgrind (no definite or indirect leaks, no errors)
+#   4. the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each (default 30), two at a time,
+#      at nice 19 in the background from the start of step 1 on: they use the CPU the
+#      end-to-end tests leave idle while those wait on shaped links and timers
+#   5. make distcheck             (the release tarball builds and passes its unit tests)
+#   6. scripts/test-deb.sh        (Debian packages: build with unit tests, lintian, install,
 #                                  a download with the installed programs, purge)
 # then prints each CUnit summary and one last line "N passed, N failed".
+# The end-to-end tests run CHECK_JOBS at a time (default 2): each runs in its own network,
+# PID and mount namespaces, and most of their time is spent waiting on shaped links.
 # Exit status: 0 only when everything passed. Run as root (e2e tests use network namespaces).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +21,7 @@ cd "$top"
 t0=$(date +%s)
 failed_steps=()
 
-step() { echo; echo "=== $*"; }
+step() { echo; echo "=== $* [at $(($(date +%s) - t0)) s]"; }
 
 step "dependencies"
 "$top/scripts/install-deps.sh" test || { echo "cannot install dependencies"; exit 2; }
@@ -25,19 +32,59 @@ if ! "$top/scripts/build.sh" "$top/build"; then
 	exit 1
 fi
 
-step "make check (build/)"
-make -C "$top/build" -s check >"$top/build/check.out" 2>&1 || failed_steps+=("make check")
+jobs=${CHECK_JOBS:-2}
+fuzz_secs=${FUZZ_SECONDS:-30}
+# The fuzzers run in the background, at the lowest priority, while the tests below run.
+(DF_FUZZ_BUILD="$top/build-fuzz" nice -n 19 "$top/tests/fuzz/run.sh" "$fuzz_secs" \
+	>"$top/build/fuzz.out" 2>&1; echo $? >"$top/build/fuzz.rc") &
+fuzz_pid=$!
+
+step "make check (build/, $jobs at a time)"
+make -C "$top/build" -s -j"$jobs" check >"$top/build/check.out" 2>&1 || failed_steps+=("make check")
 grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$top/build/check.out" || true
 
-step "sanitizer build (build-san/: --enable-sanitizers --enable-werror) and unit tests"
+step "sanitizer build (build-san/: --enable-sanitizers --enable-werror) and make check"
 if "$top/scripts/build.sh" "$top/build-san" --enable-sanitizers --enable-werror; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		make -C "$top/build-san" -s check-unit >"$top/build-san/check.out" 2>&1 ||
-		failed_steps+=("sanitizer unit tests")
+		make -C "$top/build-san" -s -j"$jobs" check >"$top/build-san/check.out" 2>&1 ||
+		failed_steps+=("sanitizer make check")
 	grep -E '^(PASS|FAIL|ERROR|SKIP):' "$top/build-san/check.out" || true
 else
 	failed_steps+=("sanitizer build")
 fi
+
+step "unit tests under valgrind (build/)"
+# Suppressions only for one-time allocations inside libraries, each justified in the file.
+vg_pass=0
+vg_fail=0
+mkdir -p "$top/build/valgrind"
+for t in "$top"/build/tests/unit/test_*; do
+	[[ -x $t && $t != *.* ]] || continue
+	name=$(basename "$t")
+	if (cd "$top/build" && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=1 --suppressions="$top/tests/valgrind.supp" "$t") \
+		>"$top/build/valgrind/$name.log" 2>&1; then
+		vg_pass=$((vg_pass + 1))
+		echo "PASS: valgrind $name"
+	else
+		vg_fail=$((vg_fail + 1))
+		echo "FAIL: valgrind $name; the end of build/valgrind/$name.log:"
+		tail -30 "$top/build/valgrind/$name.log"
+	fi
+done
+[ "$vg_fail" -eq 0 ] || failed_steps+=("valgrind")
+
+step "fuzzing (tests/fuzz/run.sh: ${fuzz_secs} s per harness, $(nproc) at a time, since the start of make check)"
+# Crashing inputs are kept in build-fuzz/crashes/ and their bytes printed by run.sh.
+wait "$fuzz_pid"
+fuzz_rc=$(cat "$top/build/fuzz.rc" 2>/dev/null || echo 1)
+cat "$top/build/fuzz.out"
+fz_pass=$(grep -c '^PASS: ' "$top/build/fuzz.out")
+fz_fail=$(grep -c '^FAIL: ' "$top/build/fuzz.out")
+if [ "$fuzz_rc" -ne 0 ] && [ "$fz_fail" -eq 0 ]; then
+	fz_fail=1 # the runner itself failed (no clang?)
+fi
+[ "$fz_fail" -eq 0 ] || failed_steps+=("fuzzing")
 
 step "make distcheck"
 # The end-to-end tests already ran in build/; distcheck proves the tarball builds and its
@@ -90,6 +137,8 @@ for d in build build-san; do
 		esac
 	done
 done
+passed=$((passed + vg_pass + fz_pass))
+failed=$((failed + vg_fail + fz_fail))
 if [ "$distcheck" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 if [ "$deb" = FAIL ]; then failed=$((failed + 1)); else passed=$((passed + 1)); fi
 [ ${#failed_steps[@]} -eq 0 ] || echo "failed steps: ${failed_steps[*]}"
