@@ -50,5 +50,5 @@ fi
 sn_alive || { echo "FAIL: the supernode died"; rc=1; }
 sn_stop
 grep 'stopped:' "$work/sn/sn.log" | sed 's/.*stopped: /supernode totals: /'
-grep -E "AddressSanitizer|runtime error:" "$work/sn/sn.log" && rc=1
+grep -E "Sanitizer|runtime error:" "$work/sn/sn.log" && rc=1
 exit $rc

@@ -92,24 +92,14 @@ done
 rl_ok "the killed peers left no file at their output path"
 grep -q "peer" "$(rl_home k1)/logs/dfclient.log" || true
 
-echo "-- 2. an uploader SIGSTOPped (connections accepted, nothing answered)"
+echo "-- 2. an uploader SIGSTOPped, and 3. a peer serving corrupted pieces (at once)"
+# c1 seeds stop.bin and will be stopped; c6 seeds corrupt.bin and will serve bad pieces.
 rl_spawn c1 seed2 -u "$ORIGIN_URL/stop.bin" -n "$node" --notbs -s 0
+rl_spawn c6 seed3 -u "$ORIGIN_URL/corrupt.bin" -n "$node" --notbs -s 0
 check_ok stop.bin seed2 || true
+check_ok corrupt.bin seed3 || true
 stopped=$(rl_uploader_pid seed2)
 kill -STOP "$stopped"
-ts=$EPOCHREALTIME
-for i in 2 3 4 5; do
-	rl_spawn "c$i" "s$i" -u "$ORIGIN_URL/stop.bin" -n "$node" --notbs -s 0
-done
-check_ok stop.bin s2 s3 s4 s5 &&
-	rl_ok "4 downloads around the stopped uploader hold the exact bytes ($(awk -v a="$EPOCHREALTIME" -v b="$ts" 'BEGIN { printf "%.1f", a - b }') s)"
-met=$(grep -l "too slow\|timed out\|Timeout" "$TB_DIR"/s[2-5]/home/logs/dfclient.log 2>/dev/null | wc -l)
-echo "        $met of 4 met the stopped uploader and timed out on it"
-kill -CONT "$stopped"
-
-echo "-- 3. a peer serving corrupted pieces"
-rl_spawn c1 seed3 -u "$ORIGIN_URL/corrupt.bin" -n "$node" --notbs -s 0
-check_ok corrupt.bin seed3 || true
 data=$(ls "$(rl_home seed3)"/data/* 2>/dev/null | head -n 1)
 if [[ -f $data ]]; then
 	# flip bytes in the middle of every 4 MiB piece, in place
@@ -119,23 +109,35 @@ if [[ -f $data ]]; then
 else
 	rl_bad "the seed kept no data file to corrupt"
 fi
+ts=$EPOCHREALTIME
 for i in 2 3 4 5; do
-	rl_spawn "c$i" "x$i" -u "$ORIGIN_URL/corrupt.bin" -n "$node" --notbs -s 0
+	rl_spawn "c$i" "s$i" -u "$ORIGIN_URL/stop.bin" -n "$node" --notbs -s 0
+	rl_spawn "c$((i + 5))" "x$((i + 5))" -u "$ORIGIN_URL/corrupt.bin" -n "$node" --notbs -s 0
 done
-check_ok corrupt.bin x2 x3 x4 x5 && rl_ok "4 downloads despite the corrupt peer hold the exact bytes"
-mism=$(grep -h "md5 .*, want" "$TB_DIR"/x[2-5]/home/logs/dfclient.log 2>/dev/null | wc -l)
+check_ok stop.bin s2 s3 s4 s5 &&
+	rl_ok "4 downloads around the stopped uploader hold the exact bytes ($(awk -v a="$EPOCHREALTIME" -v b="$ts" 'BEGIN { printf "%.1f", a - b }') s)"
+met=$(grep -l "too slow\|timed out\|Timeout" "$TB_DIR"/s[2-5]/home/logs/dfclient.log 2>/dev/null | wc -l)
+echo "        $met of 4 met the stopped uploader and timed out on it"
+kill -CONT "$stopped"
+check_ok corrupt.bin x7 x8 x9 x10 && rl_ok "4 downloads despite the corrupt peer hold the exact bytes"
+mism=$(grep -h "md5 .*, want" "$TB_DIR"/x{7,8,9,10}/home/logs/dfclient.log 2>/dev/null | wc -l)
 ((mism > 0)) && rl_ok "the clients caught $mism corrupt pieces (md5 mismatch)" ||
 	rl_bad "no client met the corrupt peer"
 grep -q "reports FILE_MD5_NOT_MATCH" "$TB_DIR/sn/sn.log" && rl_ok "the supernode heard FILE_MD5_NOT_MATCH" ||
 	rl_bad "the supernode heard of no md5 mismatch"
 port=$(_fl_upport "$(rl_home seed3)")
-served=$(tb_exec c1 curl -s --noproxy '*' --max-time 5 "http://127.0.0.1:$port/server/stats" |
-	sed -n 's/.*"taskFileName":"[^"]*","finished":[a-z]*,"taskId":"[^"]*","uploadedBytes":[0-9]*,"uploadedPieces":\([0-9]*\).*/\1/p' | head -n 1)
-echo "        the corrupt peer served ${served:-?} pieces of corrupt.bin"
+served=$(tb_exec c6 curl -s --noproxy '*' --max-time 5 "http://127.0.0.1:$port/server/stats" |
+	sed -n 's/.*"uploadedPieces":\([0-9]*\)}\]}$/\1/p')
+# Isolated at the first report: only the transfers already handed out (4 clients, 4 each)
+if [[ -n $served ]] && ((served <= 16)); then
+	rl_ok "the corrupt peer was isolated after serving $served pieces"
+else
+	rl_bad "the corrupt peer served ${served:-?} pieces (want <= 16: isolated at the first report)"
+fi
 
 echo "-- the services afterwards"
-rl_ping c7 "http://$node" && rl_ok "the supernode answers /_ping"
-rl_spawn c7 fresh -u "$ORIGIN_URL/fresh.bin" -n "$node" --notbs -s 0
+rl_ping c3 "http://$node" && rl_ok "the supernode answers /_ping"
+rl_spawn c3 fresh -u "$ORIGIN_URL/fresh.bin" -n "$node" --notbs -s 0
 check_ok fresh.bin fresh && rl_ok "a fresh download is correct"
 kill -0 "${FL_SN_PID[sn]}" 2>/dev/null || rl_bad "the supernode died"
 fl_sn_stop sn
