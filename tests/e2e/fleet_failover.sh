@@ -7,7 +7,7 @@
 #      accepted, nothing answers) once the clients hold ~30% of their bytes.
 #   2. A new file; this time the busier supernode is SIGKILLed at ~30%.
 # Each time: every client exits 0 with the right sha256, the clients of the lost supernode
-# registered with the other one, and the downloads were spread over both at the start.
+# registered with the other one, and the downloads were spread over both supernodes.
 # Exit 0 on success, 1 on failure, 77 (SKIP) without root, network namespaces or nginx.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -95,10 +95,15 @@ scenario() {
 	n1=$(registered_with "$tag" sn1)
 	n2=$(registered_with "$tag" sn2)
 	if ((n1 >= n2)); then victim=sn1 other=sn2; else victim=sn2 other=sn1; fi
+	# Each dfget draws its own order: all 8 on one supernode happens by chance (1 in 128),
+	# twice in a row on the same one (1 in 32768) means they all draw the same.
 	if ((n1 > 0 && n2 > 0)); then
 		ok "$tag: the clients spread over both supernodes ($n1 on sn1, $n2 on sn2)"
 	else
-		bad "$tag: every client chose the same supernode ($n1 on sn1, $n2 on sn2)"
+		echo "        $tag: every client chose $victim ($n1 on sn1, $n2 on sn2)"
+		[[ $one_sided == "$victim" ]] &&
+			bad "$tag: every client chose $victim again: they do not draw their own order"
+		one_sided=$victim
 	fi
 	local at
 	at=$(calc "100 * ($(rx_total) - $rx0) / ($N * $SIZE)" 0)
@@ -132,6 +137,7 @@ scenario() {
 	ok "$tag: $moved client(s) moved from $victim to $other"
 }
 
+one_sided=
 scenario stop f.bin "$sha_f" STOP
 # The stopped supernode comes back; the second file is a new task for both.
 for h in sn1 sn2; do fl_sn_signal "$h" CONT; done
