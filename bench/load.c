@@ -257,84 +257,71 @@ static void queue_items(struct peer *p, const cJSON *data)
 	}
 }
 
+/* A failed request: count it, the peer starts over a second later. */
+static void peer_failed(struct peer *p, const char *why)
+{
+	fail(p->kind, why);
+	p->need_register = true;
+	peer_later(p, 1000);
+}
+
+static void on_pull(struct peer *p, int code, const cJSON *j, const char *body)
+{
+	char why[300];
+	if (code == 601) {
+		queue_items(p, cJSON_GetObjectItem(j, "data"));
+		peer_later(p, p->nq ? g.piece_ms : 100); /* the first piece's transfer */
+	} else if (code == 602) {
+		g.waits++;
+		peer_later(p, p->nq ? g.piece_ms : 200);
+	} else if (code == 600) {
+		g.finished++;
+		peer_down(p);
+	} else {
+		snprintf(why, sizeof(why), "code %d: %.200s", code, body);
+		peer_failed(p, why);
+	}
+}
+
 /* The answer to p's request arrived (or failed). Decide what p does next. */
 static void peer_done(struct peer *p, CURLcode cc)
 {
 	long status = 0;
 	double t = 0;
+	char why[300];
 	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(p->h, CURLINFO_TOTAL_TIME, &t);
 	lat_add(&g.lat[p->kind], t * 1000);
 	const char *body = p->body.p ? p->body.p : "";
 	cJSON *j = cJSON_Parse(body);
 	const cJSON *code = j ? cJSON_GetObjectItem(j, "code") : NULL;
+	const cJSON *data = j ? cJSON_GetObjectItem(j, "data") : NULL;
+	const cJSON *id = data ? cJSON_GetObjectItem(data, "taskId") : NULL;
 	int c = cJSON_IsNumber(code) ? code->valueint : -1;
-	char why[300];
+	int want[K_NKINDS] = { [K_REGISTER] = 200, [K_SUC] = 611, [K_DOWN] = 612 };
+	snprintf(why, sizeof(why), "%s, HTTP %ld, code %d: %.200s", curl_easy_strerror(cc),
+		 status, c, body);
 	if (cc != CURLE_OK || status != 200) {
-		snprintf(why, sizeof(why), "%s, HTTP %ld: %.200s", curl_easy_strerror(cc), status,
-			 body);
-		fail(p->kind, why);
-		p->need_register = true;
-		peer_later(p, 1000); /* start over */
-		goto out;
-	}
-	switch (p->kind) {
-	case K_REGISTER: {
-		const cJSON *d = cJSON_GetObjectItem(j, "data");
-		const cJSON *id = d ? cJSON_GetObjectItem(d, "taskId") : NULL;
+		peer_failed(p, why);
+	} else if (p->kind == K_REGISTER) {
 		if (c != 200 || !cJSON_IsString(id)) {
-			snprintf(why, sizeof(why), "code %d: %.200s", c, body);
-			fail(K_REGISTER, why);
-			p->need_register = true;
-			peer_later(p, 1000);
-			break;
-		}
-		snprintf(p->task_id, sizeof(p->task_id), "%s", id->valuestring);
-		peer_pull(p);
-		break;
-	}
-	case K_PULL:
-		if (c == 601) {
-			queue_items(p, cJSON_GetObjectItem(j, "data"));
-			if (p->nq)
-				peer_later(p, g.piece_ms); /* the first piece's transfer */
-			else
-				peer_later(p, 100);
-		} else if (c == 602) {
-			g.waits++;
-			if (p->nq)
-				peer_later(p, g.piece_ms);
-			else
-				peer_later(p, 200);
-		} else if (c == 600) {
-			g.finished++;
-			peer_down(p);
+			peer_failed(p, why);
 		} else {
-			snprintf(why, sizeof(why), "code %d: %.200s", c, body);
-			fail(K_PULL, why);
+			snprintf(p->task_id, sizeof(p->task_id), "%s", id->valuestring);
+			peer_pull(p);
+		}
+	} else if (p->kind == K_PULL) {
+		on_pull(p, c, j, body);
+	} else {
+		if (c != want[p->kind])
+			fail(p->kind, why);
+		if (p->kind == K_SUC) {
+			peer_pull(p); /* with the result of that piece */
+		} else { /* service/down: start over as a new peer */
 			p->need_register = true;
-			peer_later(p, 1000);
+			peer_later(p, 0);
 		}
-		break;
-	case K_SUC:
-		if (c != 611) {
-			snprintf(why, sizeof(why), "code %d: %.200s", c, body);
-			fail(K_SUC, why);
-		}
-		peer_pull(p); /* with the result of that piece */
-		break;
-	case K_DOWN:
-		if (c != 612) {
-			snprintf(why, sizeof(why), "code %d: %.200s", c, body);
-			fail(K_DOWN, why);
-		}
-		p->need_register = true;
-		peer_later(p, 0);
-		break;
-	default:
-		break;
 	}
-out:
 	cJSON_Delete(j);
 }
 
@@ -554,7 +541,7 @@ static long report(struct probes *ps)
 	return errors;
 }
 
-int main(int argc, char **argv)
+static int parse_args(int argc, char **argv)
 {
 	int opt;
 	g.tasks = 50;
@@ -572,10 +559,36 @@ int main(int argc, char **argv)
 		case 'w': g.piece_ms = atoi(optarg); break;
 		case 'P': g.sn_pid = atoi(optarg); break;
 		case 'r': g.ramp_s = atoi(optarg); break;
-		default: return usage();
+		default: return -1;
 		}
 	}
 	if (!g.addr || !g.prefix || g.tasks < 1 || g.peers < 1 || g.secs < 1 || g.peers > 62500)
+		return -1;
+	return 0;
+}
+
+static void free_all(struct peer *peers, struct probes *ps)
+{
+	for (int i = 0; i < g.peers; i++) {
+		curl_multi_remove_handle(g.multi, peers[i].h);
+		curl_easy_cleanup(peers[i].h);
+		buf_reset(&peers[i].body);
+		free(peers[i].q);
+	}
+	for (size_t i = 0; i < ps->n; i++) {
+		curl_easy_cleanup(ps->p[i].h);
+		buf_reset(&ps->p[i].body);
+		free(ps->p[i].lat.v);
+	}
+	for (int k = 0; k < K_NKINDS; k++)
+		free(g.lat[k].v);
+	free(ps);
+	free(peers);
+}
+
+int main(int argc, char **argv)
+{
+	if (parse_args(argc, argv) < 0)
 		return usage();
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -617,21 +630,7 @@ int main(int argc, char **argv)
 	run_peers(peers);
 	pthread_join(th, NULL);
 	long errors = report(ps);
-	for (int i = 0; i < g.peers; i++) {
-		curl_multi_remove_handle(g.multi, peers[i].h);
-		curl_easy_cleanup(peers[i].h);
-		buf_reset(&peers[i].body);
-		free(peers[i].q);
-	}
-	for (size_t i = 0; i < ps->n; i++) {
-		curl_easy_cleanup(probe_list[i].h);
-		buf_reset(&probe_list[i].body);
-		free(probe_list[i].lat.v);
-	}
-	for (int k = 0; k < K_NKINDS; k++)
-		free(g.lat[k].v);
-	free(ps);
-	free(peers);
+	free_all(peers, ps);
 	curl_slist_free_all(json);
 	curl_multi_cleanup(g.multi);
 	curl_global_cleanup();

@@ -315,93 +315,54 @@ static int parse_fault(const char *seg, size_t len, enum fault *f_r, unsigned *l
 	return 0;
 }
 
-static void serve(int fd)
-{
-	char head[MAX_HEAD];
-	struct req r;
-	if (read_head(fd, head, sizeof(head)) < 0 || parse_req(head, &r) < 0)
-		return;
-	bool is_head = strcmp(r.method, "HEAD") == 0;
-	if (!is_head && strcmp(r.method, "GET") != 0) {
-		reply_status(fd, &r, 405, "Method Not Allowed", NULL);
-		return;
-	}
-	const char *seg = r.path + 1, *slash = strchr(seg, '/');
-	unsigned limit = 0;
-	enum fault f = FT_OK;
-	bool change = false;
-	bool known = slash && parse_fault(seg, (size_t)(slash - seg), &f, &limit, &change) == 0;
-	const char *name = slash ? slash + 1 : "";
-	char *q = strchr(r.path, '?');
+/* What one request gets: decided from its path, before the file is read. */
+struct plan {
+	enum fault f;
+	bool change, probe, head;
+	unsigned nall; /* requests of this path so far, this one included */
 	char fname[512];
-	snprintf(fname, sizeof(fname), "%.*s", (int)(q ? q - name : (long)strlen(name)), name);
-	if (!known || !*fname || strchr(fname, '/') || fname[0] == '.') {
-		reply_status(fd, &r, 404, "Not Found", NULL);
-		return;
-	}
-	bool probe = is_head || strcmp(r.range, "bytes=0-0") == 0;
-	unsigned nall, nbody;
-	count(r.path, !probe, &nall, &nbody);
-	bool status_fault = f == FT_404 || f == FT_500 || f == FT_401;
-	if (limit && (status_fault ? nall > limit : !probe && nbody > limit))
-		f = FT_OK;
-	if (f == FT_404) {
-		reply_status(fd, &r, 404, "Not Found", NULL);
-		return;
-	}
-	if (f == FT_500) {
-		reply_status(fd, &r, 500, "Internal Server Error", NULL);
-		return;
-	}
-	if (f == FT_401 && !r.bearer_ok) {
-		reply_status(fd, &r, 401, "Unauthorized",
-			     "WWW-Authenticate: Basic realm=\"faultorigin\"\r\n");
-		return;
-	}
-	char path[1100];
-	snprintf(path, sizeof(path), "%s/%s", root, fname);
-	int file = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (file < 0 || fstat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
-		if (file >= 0)
-			close(file);
-		reply_status(fd, &r, 404, "Not Found", NULL);
-		return;
-	}
-	int64_t size = st.st_size;
-	unsigned char x = change ? (unsigned char)nall : 0;
-	time_t mtime = st.st_mtime + (change ? nall : 0);
-	char etag[64], lm[64];
-	snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%lx%s%u\"", size, (long)st.st_mtime,
-		 change ? "-v" : "", change ? nall : 0);
-	struct tm tm;
-	gmtime_r(&mtime, &tm);
-	strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	int64_t shown = size; /* the length this answer announces for the whole file */
-	if (f == FT_HEADLEN && probe)
-		shown = size > LEN_SKEW ? size - LEN_SKEW : 0;
+};
 
+/* The validators of the file as this request sees it (changing content: a new version). */
+static void validators(const struct stat *st, const struct plan *pl, char *etag, size_t esz,
+		       char *lm, size_t lmsz)
+{
+	time_t mtime = st->st_mtime + (pl->change ? pl->nall : 0);
+	struct tm tm;
+	snprintf(etag, esz, "\"%" PRIx64 "-%lx%s%u\"", (int64_t)st->st_size, (long)st->st_mtime,
+		 pl->change ? "-v" : "", pl->change ? pl->nall : 0);
+	gmtime_r(&mtime, &tm);
+	strftime(lm, lmsz, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* Serve the file with the plan's fault. */
+static void serve_file(int fd, struct req *r, const struct plan *pl, int file,
+		       const struct stat *st)
+{
+	char etag[64], lm[64], hdr[1024], cr[128] = "";
+	validators(st, pl, etag, sizeof(etag), lm, sizeof(lm));
+	int64_t shown = st->st_size; /* the length announced for the whole file */
+	if (pl->f == FT_HEADLEN && pl->probe)
+		shown = shown > LEN_SKEW ? shown - LEN_SKEW : 0;
 	int64_t a = 0, b = shown - 1;
 	int status = 200;
-	if (r.range[0] && (!r.if_range[0] || strcmp(r.if_range, etag) == 0 ||
-			   strcmp(r.if_range, lm) == 0)) {
-		int rc = parse_range(r.range, shown, &a, &b);
+	if (r->range[0] && (!r->if_range[0] || strcmp(r->if_range, etag) == 0 ||
+			    strcmp(r->if_range, lm) == 0)) {
+		int rc = parse_range(r->range, shown, &a, &b);
 		if (rc == 1) {
-			char cr[96];
 			snprintf(cr, sizeof(cr), "Content-Range: bytes */%" PRId64 "\r\n", shown);
-			close(file);
-			reply_status(fd, &r, 416, "Range Not Satisfiable", cr);
+			reply_status(fd, r, 416, "Range Not Satisfiable", cr);
 			return;
 		}
-		status = rc == 0 ? 206 : 200;
-		if (rc < 0) {
+		if (rc == 0) {
+			status = 206;
+		} else { /* a Range we do not understand: the whole file */
 			a = 0;
 			b = shown - 1;
 		}
 	}
 	int64_t len = b - a + 1;
-	int64_t announced = len + (f == FT_LONGLEN && !probe ? LEN_SKEW : 0);
-	char hdr[1024], cr[128] = "";
+	int64_t announced = len + (pl->f == FT_LONGLEN && !pl->probe ? LEN_SKEW : 0);
 	if (status == 206)
 		snprintf(cr, sizeof(cr), "Content-Range: bytes %" PRId64 "-%" PRId64 "/%" PRId64
 			 "\r\n", a, b, shown);
@@ -411,20 +372,75 @@ static void serve(int fd)
 			 "Last-Modified: %s\r\nConnection: close\r\n\r\n",
 			 status, status == 206 ? "Partial Content" : "OK", announced, cr, etag, lm);
 	int64_t sent = 0;
-	if (send_all(fd, hdr, (size_t)n) == 0 && !is_head) {
-		bool partial = !probe && (f == FT_CUT || f == FT_RESET || f == FT_STALL);
-		sent = send_body(fd, file, a, len, partial ? len / 3 : len, x);
-	}
-	close(file);
-	log_req(&r, status, sent);
-	if (is_head || probe)
-		return;
-	if (f == FT_RESET) {
+	bool partial = !pl->probe && (pl->f == FT_CUT || pl->f == FT_RESET || pl->f == FT_STALL);
+	if (send_all(fd, hdr, (size_t)n) == 0 && !pl->head)
+		sent = send_body(fd, file, a, len, partial ? len / 3 : len,
+				 pl->change ? (unsigned char)pl->nall : 0);
+	log_req(r, status, sent);
+	if (pl->f == FT_RESET && partial) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	} else if (f == FT_STALL) {
+	} else if (pl->f == FT_STALL && partial) {
 		hold(fd, stall_s);
 	}
+}
+
+/* The fault for this request, from its path and the path's counters; false: no such
+ * path (404). */
+static bool make_plan(struct req *r, struct plan *pl)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->head = strcmp(r->method, "HEAD") == 0;
+	const char *seg = r->path + 1, *slash = strchr(seg, '/');
+	unsigned limit = 0, nbody;
+	if (!slash || parse_fault(seg, (size_t)(slash - seg), &pl->f, &limit, &pl->change) < 0)
+		return false;
+	const char *name = slash + 1, *q = strchr(name, '?');
+	snprintf(pl->fname, sizeof(pl->fname), "%.*s", (int)(q ? q - name : (long)strlen(name)),
+		 name);
+	if (!pl->fname[0] || strchr(pl->fname, '/') || pl->fname[0] == '.')
+		return false;
+	pl->probe = pl->head || strcmp(r->range, "bytes=0-0") == 0;
+	count(r->path, !pl->probe, &pl->nall, &nbody);
+	bool status_fault = pl->f == FT_404 || pl->f == FT_500 || pl->f == FT_401;
+	if (limit && (status_fault ? pl->nall > limit : !pl->probe && nbody > limit))
+		pl->f = FT_OK;
+	return true;
+}
+
+static void serve(int fd)
+{
+	char head[MAX_HEAD], path[1100];
+	struct req r;
+	struct plan pl;
+	if (read_head(fd, head, sizeof(head)) < 0 || parse_req(head, &r) < 0)
+		return;
+	if (strcmp(r.method, "HEAD") != 0 && strcmp(r.method, "GET") != 0) {
+		reply_status(fd, &r, 405, "Method Not Allowed", NULL);
+		return;
+	}
+	if (!make_plan(&r, &pl) || pl.f == FT_404) {
+		reply_status(fd, &r, 404, "Not Found", NULL);
+		return;
+	}
+	if (pl.f == FT_500) {
+		reply_status(fd, &r, 500, "Internal Server Error", NULL);
+		return;
+	}
+	if (pl.f == FT_401 && !r.bearer_ok) {
+		reply_status(fd, &r, 401, "Unauthorized",
+			     "WWW-Authenticate: Basic realm=\"faultorigin\"\r\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", root, pl.fname);
+	int file = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (file < 0 || fstat(file, &st) < 0 || !S_ISREG(st.st_mode))
+		reply_status(fd, &r, 404, "Not Found", NULL);
+	else
+		serve_file(fd, &r, &pl, file, &st);
+	if (file >= 0)
+		close(file);
 }
 
 static void *conn_main(void *arg)

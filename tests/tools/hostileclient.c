@@ -74,84 +74,96 @@ static int dial(const struct opts *o)
 	return fd;
 }
 
-static int hold(const struct opts *o)
+enum conn_state { C_CONNECTING, C_OPEN, C_CLOSED, C_REFUSED };
+
+struct conns {
+	struct pollfd *p;
+	enum conn_state *st;
+	size_t *sent; /* bytes of the request head dripped so far */
+	int n;
+};
+
+static void conn_end(struct conns *cs, int i, enum conn_state st)
+{
+	cs->st[i] = st;
+	close(cs->p[i].fd);
+	cs->p[i].fd = -1;
+}
+
+/* One poll round's events for connection i; drip one byte if it is time. */
+static void conn_step(struct conns *cs, int i, bool drip_now)
 {
 	static const char head[] = "GET /_ping HTTP/1.1\r\nHost: x\r\nX-Slow: ";
-	struct pollfd *p = calloc((size_t)o->n, sizeof(*p));
-	int *state = calloc((size_t)o->n, sizeof(*state)); /* 0 connecting 1 open 2 closed 3 refused */
-	size_t *sent = calloc((size_t)o->n, sizeof(*sent));
-	if (!p || !state || !sent)
+	char buf[4096];
+	short re = cs->p[i].revents;
+	if (cs->st[i] == C_CONNECTING && (re & (POLLOUT | POLLERR | POLLHUP))) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+		getsockopt(cs->p[i].fd, SOL_SOCKET, SO_ERROR, &err, &l);
+		if (err) {
+			conn_end(cs, i, C_REFUSED);
+			return;
+		}
+		cs->st[i] = C_OPEN;
+		cs->p[i].events = POLLIN;
+	}
+	if (cs->st[i] == C_OPEN && (re & (POLLIN | POLLHUP | POLLERR)) &&
+	    recv(cs->p[i].fd, buf, sizeof(buf), 0) <= 0) {
+		conn_end(cs, i, C_CLOSED);
+		return;
+	}
+	if (cs->st[i] == C_OPEN && drip_now) {
+		char c = cs->sent[i] < sizeof(head) - 1 ? head[cs->sent[i]] : 'a';
+		if (send(cs->p[i].fd, &c, 1, MSG_NOSIGNAL) == 1)
+			cs->sent[i]++;
+	}
+}
+
+static int hold(const struct opts *o)
+{
+	struct conns cs = { .p = calloc((size_t)o->n, sizeof(*cs.p)),
+			    .st = calloc((size_t)o->n, sizeof(*cs.st)),
+			    .sent = calloc((size_t)o->n, sizeof(*cs.sent)),
+			    .n = o->n };
+	if (!cs.p || !cs.st || !cs.sent)
 		return 2;
 	for (int i = 0; i < o->n; i++) {
-		p[i].fd = dial(o);
-		if (p[i].fd == -1) {
+		cs.p[i].fd = dial(o);
+		if (cs.p[i].fd == -1) {
 			fprintf(stderr, "hostileclient: cannot make socket %d: %s\n", i, strerror(errno));
 			return 2;
 		}
-		if (p[i].fd < 0) {
-			state[i] = 3;
-			p[i].fd = -1;
+		if (cs.p[i].fd < 0) {
+			cs.st[i] = C_REFUSED;
+			cs.p[i].fd = -1;
 		}
-		p[i].events = POLLOUT | POLLIN;
+		cs.p[i].events = POLLOUT | POLLIN;
 	}
 	int64_t end = now_ms() + (int64_t)o->secs * 1000, next_drip = now_ms();
-	char buf[4096];
 	while (now_ms() < end) {
 		int wait = (int)(end - now_ms());
-		if (wait > 200)
-			wait = 200;
-		int r = poll(p, (nfds_t)o->n, wait);
-		if (r < 0 && errno != EINTR)
+		if (poll(cs.p, (nfds_t)o->n, wait > 200 ? 200 : wait) < 0 && errno != EINTR)
 			break;
 		bool drip_now = o->drip > 0 && now_ms() >= next_drip;
-		for (int i = 0; i < o->n; i++) {
-			if (p[i].fd < 0)
-				continue;
-			short re = p[i].revents;
-			if (state[i] == 0 && (re & (POLLOUT | POLLERR | POLLHUP))) {
-				int err = 0;
-				socklen_t l = sizeof(err);
-				getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &err, &l);
-				if (err) {
-					state[i] = 3;
-					close(p[i].fd);
-					p[i].fd = -1;
-					continue;
-				}
-				state[i] = 1;
-				p[i].events = POLLIN;
-			}
-			if (state[i] == 1 && (re & (POLLIN | POLLHUP | POLLERR))) {
-				ssize_t n = recv(p[i].fd, buf, sizeof(buf), 0);
-				if (n <= 0) {
-					state[i] = 2;
-					close(p[i].fd);
-					p[i].fd = -1;
-					continue;
-				}
-			}
-			if (state[i] == 1 && drip_now) {
-				char c = sent[i] < sizeof(head) - 1 ? head[sent[i]] : 'a';
-				if (send(p[i].fd, &c, 1, MSG_NOSIGNAL) == 1)
-					sent[i]++;
-			}
-		}
+		for (int i = 0; i < o->n; i++)
+			if (cs.p[i].fd >= 0)
+				conn_step(&cs, i, drip_now);
 		if (drip_now)
 			next_drip = now_ms() + (int64_t)o->drip * 1000;
 	}
 	int c = 0, refused = 0, closed = 0, open_ = 0;
 	for (int i = 0; i < o->n; i++) {
-		c += state[i] == 1 || state[i] == 2;
-		refused += state[i] == 3 || state[i] == 0;
-		closed += state[i] == 2;
-		open_ += state[i] == 1;
-		if (p[i].fd >= 0)
-			close(p[i].fd);
+		c += cs.st[i] == C_OPEN || cs.st[i] == C_CLOSED;
+		refused += cs.st[i] == C_REFUSED || cs.st[i] == C_CONNECTING;
+		closed += cs.st[i] == C_CLOSED;
+		open_ += cs.st[i] == C_OPEN;
+		if (cs.p[i].fd >= 0)
+			close(cs.p[i].fd);
 	}
 	printf("connected=%d refused=%d closed=%d open=%d\n", c, refused, closed, open_);
-	free(p);
-	free(state);
-	free(sent);
+	free(cs.p);
+	free(cs.st);
+	free(cs.sent);
 	return 0;
 }
 
