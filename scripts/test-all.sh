@@ -5,7 +5,7 @@
 #   2. make check again in build-san/, built with ASan + UBSan and -Werror: the whole suite,
 #      unit and end-to-end, on sanitized programs
 #   3. the unit tests of build/ under valgrind (no definite or indirect leaks, no errors)
-#   4. the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each (default 30), two at a time,
+#   4. the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each (default 60), two at a time,
 #      at nice 19 in the background from the start of step 1 on: they use the CPU the
 #      end-to-end tests leave idle while those wait on shaped links and timers
 #   5. make distcheck             (the release tarball builds and passes its unit tests)
@@ -33,7 +33,7 @@ if ! "$top/scripts/build.sh" "$top/build"; then
 fi
 
 jobs=${CHECK_JOBS:-2}
-fuzz_secs=${FUZZ_SECONDS:-30}
+fuzz_secs=${FUZZ_SECONDS:-60}
 # The fuzzers run in the background, at the lowest priority, while the tests below run.
 (DF_FUZZ_BUILD="$top/build-fuzz" nice -n 19 "$top/tests/fuzz/run.sh" "$fuzz_secs" \
 	>"$top/build/fuzz.out" 2>&1; echo $? >"$top/build/fuzz.rc") &
