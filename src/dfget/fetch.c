@@ -156,6 +156,10 @@ static bool stopping(const struct dg_fetcher *f)
 }
 
 /* One transfer in progress. */
+/* How long a piece's first byte may take: generous for a paced uploader (its first chunk
+ * waits at most for the host bucket's debt), short against a peer that hangs. */
+#define FIRST_BYTE_US (5 * 1000000)
+
 struct xfer {
 	struct dg_fetcher *f;
 	struct dg_unframe u;
@@ -166,6 +170,8 @@ struct xfer {
 	int64_t framed_got;
 	int err;	 /* first error: -EPROTO (framing) or a write error */
 	bool stopped;
+	bool silent;	  /* no byte of the piece came within FIRST_BYTE_US */
+	int64_t start_us; /* when the request started */
 	long status;
 	char errbody[256]; /* start of a non-2xx body */
 	size_t errbody_len;
@@ -259,9 +265,15 @@ static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl
 		       curl_off_t ulnow)
 {
 	struct xfer *x = clientp;
-	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	(void)dltotal, (void)ultotal, (void)ulnow;
 	if (stopping(x->f)) {
 		x->stopped = true;
+		return 1;
+	}
+	/* A peer that accepts the connection but never sends (stopped, hung) is given up
+	 * quickly; once bytes flow, only a long stall (LOW_SPEED_TIME) ends the transfer. */
+	if (dlnow == 0 && df_mono_us() - x->start_us > FIRST_BYTE_US) {
+		x->silent = true;
 		return 1;
 	}
 	return 0;
@@ -297,6 +309,11 @@ static int classify(struct xfer *x, CURLcode cc, const struct dg_piece_task *t,
 		    struct dg_fetch_result *res, const char *url, const char *errbuf, char *err,
 		    size_t errsz)
 {
+	if (x->silent) {
+		res->error = DG_FETCH_FAILED;
+		snprintf(err, errsz, "%s: no data within %d s", url, FIRST_BYTE_US / 1000000);
+		return -ETIMEDOUT;
+	}
 	if (x->stopped) {
 		res->error = DG_FETCH_STOPPED;
 		snprintf(err, errsz, "stopped");
@@ -355,6 +372,7 @@ int dg_fetch_piece(struct dg_fetcher *f, const struct dg_piece_task *t, int64_t 
 	struct xfer x;
 	memset(&x, 0, sizeof(x));
 	x.f = f;
+	x.start_us = t0;
 	x.base = df_piece_content_offset(t->piece_size, t->num);
 	dg_unframe_init(&x.u, t->piece_size, expect_content);
 	df_digest_init(&x.md5, DF_DIGEST_MD5);

@@ -116,7 +116,7 @@ for i in 2 3 4 5; do
 done
 check_ok stop.bin s2 s3 s4 s5 &&
 	rl_ok "4 downloads around the stopped uploader hold the exact bytes ($(awk -v a="$EPOCHREALTIME" -v b="$ts" 'BEGIN { printf "%.1f", a - b }') s)"
-met=$(grep -l "too slow\|timed out\|Timeout" "$TB_DIR"/s[2-5]/home/logs/dfclient.log 2>/dev/null | wc -l)
+met=$(grep -l "too slow\|timed out\|Timeout\|no data within" "$TB_DIR"/s[2-5]/home/logs/dfclient.log 2>/dev/null | wc -l)
 echo "        $met of 4 met the stopped uploader and timed out on it"
 kill -CONT "$stopped"
 check_ok corrupt.bin x7 x8 x9 x10 && rl_ok "4 downloads despite the corrupt peer hold the exact bytes"
