@@ -9,7 +9,7 @@ build_pkgs="build-essential autoconf automake pkgconf libmicrohttpd-dev libcurl4
 libgnutls28-dev libcjson-dev libinih-dev libcunit1-dev curl ca-certificates"
 test_pkgs="nginx-light iproute2 procps psmisc util-linux gnuplot-nox jq"
 # dfdaemon's end-to-end tests: a real registry, real clients, htpasswd and a token server
-test_pkgs="$test_pkgs docker-registry skopeo podman containerd apache2-utils openssl python3"
+test_pkgs="$test_pkgs docker-registry skopeo podman containerd docker.io apache2-utils openssl python3"
 # the supernode's operators tests: promtool (prometheus), a headless browser for the status
 # page (driven by playwright-core from npm, installed by the test itself)
 test_pkgs="$test_pkgs prometheus chromium"
