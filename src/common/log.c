@@ -4,8 +4,10 @@
 #include "log.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,4 +195,54 @@ void df_log_msg(enum df_log_level level, int errnum, const char *fmt, ...)
 		w = write(STDERR_FILENO, line, len);
 	(void)w;
 	errno = saved_errno;
+}
+
+/* Only async-signal-safe calls from here: write(2), backtrace_symbols_fd (backtrace itself
+ * was called once at install, so that it needs no allocation now). */
+static void put(int fd, const char *str)
+{
+	ssize_t r = write(fd, str, strlen(str));
+	(void)r;
+}
+
+static void on_fatal_signal(int sig)
+{
+	int fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+	char num[12];
+	int i = (int)sizeof(num) - 1;
+	num[i] = '\0';
+	for (int v = sig; v > 0 && i > 0; v /= 10)
+		num[--i] = (char)('0' + v % 10);
+	const char *abbrev = sigabbrev_np(sig);
+	put(fd, log_ident);
+	put(fd, ": FATAL: signal ");
+	put(fd, num + i);
+	put(fd, " (SIG");
+	put(fd, abbrev ? abbrev : "?");
+	put(fd, "), a bug: please report it with these lines; backtrace:\n");
+	void *frames[64];
+	int n = backtrace(frames, 64);
+	backtrace_symbols_fd(frames, n, fd);
+	/* SA_RESETHAND restored the default action: die of the same signal. */
+	raise(sig);
+}
+
+bool df_log_install_crash_handler(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+	return false;
+#else
+	void *warm[2];
+	(void)backtrace(warm, 2); /* loads libgcc's unwinder now, not in the handler */
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+		if (sigaction(sigs[k], &sa, NULL) < 0)
+			return false;
+	return true;
+#endif
 }

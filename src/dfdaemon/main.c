@@ -32,6 +32,7 @@ static void on_signal(int sig)
 static int setup_log(const struct dd_settings *s)
 {
 	df_log_set_ident("dfdaemon");
+	df_log_install_crash_handler();
 	df_log_set_level(s->verbose ? DF_LOG_DEBUG : DF_LOG_INFO);
 	if (s->log && *s->log && strcmp(s->log, "-") != 0) {
 		int rc = df_log_open(s->log);

@@ -34,6 +34,7 @@ static void on_signal(int sig)
 static int setup_log(const struct dg_cli *cli, const char *file)
 {
 	df_log_set_ident(cli->command == DG_CMD_SERVER ? "dfserver" : "dfget");
+	df_log_install_crash_handler();
 	df_log_set_level(cli->s.verbose ? DF_LOG_DEBUG : DF_LOG_INFO);
 	struct dg_home home;
 	char err[512];

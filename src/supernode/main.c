@@ -38,6 +38,7 @@ int main(int argc, char **argv)
 	char err[1024] = "";
 	int status = 1;
 	df_log_set_ident("supernode");
+	df_log_install_crash_handler();
 	sn_settings_init(&s);
 	int rc = sn_settings_load(&s, &cli, argc, argv, err, sizeof(err));
 	if (cli.help) {

@@ -1,11 +1,15 @@
-/* Logging: the line format, levels, errno text, file output and reopen after rotation. */
+/* Logging: the line format, levels, errno text, file output, reopen after rotation and the
+ * crash handler. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -124,10 +128,55 @@ static void test_tee_stderr(void)
 	df_remove_tree(dir);
 }
 
+/* A fatal signal leaves one line and a backtrace in the log, and the process still dies of
+ * that signal. In a child, which logs to a file. */
+static void test_crash_handler(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	CU_ASSERT_FALSE(df_log_install_crash_handler()); /* ASan reports crashes itself */
+#else
+	char dir[] = "/tmp/df-test-log-XXXXXX";
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/crash.log", dir);
+	fflush(NULL);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core);
+		df_log_set_ident("crashtest");
+		if (df_log_open(path) < 0 || !df_log_install_crash_handler())
+			_exit(3);
+		log_info("before the crash");
+		raise(SIGSEGV);
+		_exit(4); /* not reached */
+	}
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFSIGNALED(st));
+	CU_ASSERT_EQUAL(WIFSIGNALED(st) ? WTERMSIG(st) : -1, SIGSEGV);
+	char *log = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "before the crash"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "crashtest: FATAL: signal 11 (SIGSEGV)"));
+	const char *bt = strstr(log, "backtrace:\n");
+	CU_ASSERT_PTR_NOT_NULL(bt);
+	/* at least two frames, each "module(+offset)[address]" */
+	int frames = 0;
+	for (const char *p = bt ? bt : ""; (p = strstr(p, ")[0x")) != NULL; p++)
+		frames++;
+	CU_ASSERT_TRUE(frames >= 2);
+	free(log);
+	df_remove_tree(dir);
+#endif
+}
+
 static const struct unit_test tests[] = {
 	UNIT_TEST(test_format),
 	UNIT_TEST(test_levels),
 	UNIT_TEST(test_file_and_reopen),
 	UNIT_TEST(test_tee_stderr),
+	UNIT_TEST(test_crash_handler),
 };
 UNIT_MAIN("log", tests)
