@@ -549,6 +549,8 @@ tb_teardown() {
 		# Kept for a post-mortem when the script fails, not when it is interrupted.
 		if [[ ${TB_KEEP:-0} == 1 || ($rc != 0 && $rc != 129 && $rc != 130 && $rc != 143) ]]; then
 			_tb_err "logs kept in $TB_DIR"
+			# a crashed program left its FATAL line and backtrace in its log: show them
+			grep -r -A 24 ": FATAL: signal" "$TB_DIR" --include='*.log*' 2>/dev/null | head -60 >&2
 		else
 			rm -rf "$TB_DIR"
 		fi
