@@ -3,9 +3,9 @@
 # (its own root, state and socket under the test's temp dir; the CRI plugin off) pulls an
 # image with `ctr images pull --hosts-dir`, whose hosts.toml names dfdaemon as the
 # registry's mirror for pull and resolve, and unpacks it with the native snapshotter.
-# The blobs reach containerd through P2P: the registry serves each blob once, to the
-# supernode, and none to containerd (it falls back to the registry silently when a mirror
-# fails, so the counts prove the mirror was used); the image checks out complete.
+# The blobs reach containerd through P2P (ddc_check_p2p: containerd falls back to the
+# registry silently when a mirror fails, so the counts prove the mirror was used); the
+# image checks out complete.
 . "$(dirname "$0")/../lib/isolate.sh"
 . "$top_srcdir/tests/lib/supernode.sh"
 . "$top_srcdir/tests/lib/dfget.sh"
@@ -14,24 +14,10 @@ CT_PID=
 ct_stop() { [[ -n $CT_PID ]] && _reg_kill "$CT_PID"; CT_PID=; }
 trap 'ct_stop; dd_stop; dg_cleanup; sn_stop; reg_cleanup' EXIT
 set -u
-for t in docker-registry skopeo containerd ctr; do
-	command -v $t >/dev/null || { echo "SKIP: $t is not installed (scripts/install-deps.sh)"; exit 77; }
-done
-fail=0
-check() {
-	if [[ $2 != "$3" ]]; then dg_fail "$1: got '$2', want '$3'"; fail=1; else echo "ok: $1 = $2"; fi
-}
-T=$DG_TMP
-reg_start 5000 none || exit 1
-reg_make_oci "$T/img" v1 3072 1024 64 || exit 1
-blobs="$REG_LAYERS $REG_CONFIG"
-reg_push "$T/img" v1 "$REG_ADDR/lib/img:v1" || exit 1
-: >"$REG_LOG"
-sn_start "$T/sn" || exit 1
-dd_start "$T/dd" --registry "$REG_URL" --node "127.0.0.1:$SN_API" || exit 1
+ddc_setup containerd ctr
 
 # containerd, private to this test
-C=$T/containerd
+C=$DG_TMP/containerd
 mkdir -p "$C/root" "$C/state" "$C/certs.d/$REG_ADDR"
 sock=$C/containerd.sock
 cat >"$C/config.toml" <<CONF
@@ -66,21 +52,20 @@ if ! "${ctr[@]}" version >"$C/version" 2>&1; then
 	exit 77
 fi
 
-"${ctr[@]}" images pull --hosts-dir "$C/certs.d" --snapshotter native "$REG_ADDR/lib/img:v1" \
-	>"$C/pull.out" 2>&1 || { dg_fail "ctr images pull: $(tail -5 "$C/pull.out")"; fail=1; }
+"${ctr[@]}" images pull --hosts-dir "$C/certs.d" --snapshotter native "$DDC_IMAGE" \
+	>"$C/pull.out" 2>&1 || { dg_fail "ctr images pull: $(tail -5 "$C/pull.out")"; DDC_FAIL=1; }
 # complete: every blob of the image is in containerd's content store
-"${ctr[@]}" images check >"$C/check" 2>&1 || { dg_fail "ctr images check: $(cat "$C/check")"; fail=1; }
-check "image state" "$(awk -v r="$REG_ADDR/lib/img:v1" '$1 == r { print $4 }' "$C/check")" complete
-for d in $blobs; do
-	check "containerd holds ${d:0:12}" "$("${ctr[@]}" content ls -q | grep -c "^sha256:$d\$")" 1
-	check "supernode GETs of ${d:0:12}" "$(reg_count GET "/blobs/sha256:$d" '^dragonfly-c' '^200$')" 1
+"${ctr[@]}" images check >"$C/check" 2>&1 ||
+	{ dg_fail "ctr images check: $(cat "$C/check")"; DDC_FAIL=1; }
+ddc_check "image state" "$(awk -v r="$DDC_IMAGE" '$1 == r { print $4 }' "$C/check")" complete
+for d in $DDC_BLOBS; do
+	ddc_check "containerd holds ${d:0:12}" \
+		"$("${ctr[@]}" content ls -q | grep -c "^sha256:$d\$")" 1
 done
 # unpacked with the native snapshotter: one snapshot per layer
-check "snapshots" "$("${ctr[@]}" snapshots --snapshotter native ls | tail -n +2 | wc -l)" 3
-check "blob GETs by containerd at the registry" "$(reg_count GET /blobs/ '^([^d]|d[^r])')" 0
-check "dfdaemon blob requests" "$(dd_stat blob_requests)" "$(wc -w <<<"$blobs")"
-check "fallbacks" "$(dd_stat fallbacks)" 0
+ddc_check "snapshots" "$("${ctr[@]}" snapshots --snapshotter native ls | tail -n +2 | wc -l)" 3
+ddc_check_p2p
 ct_stop
 dd_stop
-((DD_BAD == 0)) || fail=1
-exit $fail
+((DD_BAD == 0)) || DDC_FAIL=1
+exit $DDC_FAIL

@@ -310,3 +310,54 @@ dd_stat() {
 	curl -s --noproxy '*' --max-time 5 "$DD_URL/_dfdaemon/stats" |
 		sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
 }
+
+# ---- real container clients (dd_podman.sh, dd_containerd.sh, dd_docker.sh)
+#   ddc_setup TOOL...   SKIP (exit 77) unless docker-registry, skopeo and every TOOL are
+#                       installed; then a registry on 5000 holding lib/img:v1 (3 layers),
+#                       a supernode and a dfdaemon mirroring the registry. Needs
+#                       supernode.sh and dfget.sh. Sets DDC_IMAGE (REG_ADDR/lib/img:v1),
+#                       DDC_BLOBS (the layers' and config's digests) and DDC_FAIL=0.
+#   ddc_check NAME GOT WANT   print ok, or FAIL and set DDC_FAIL=1
+#   ddc_check_p2p       every blob came by P2P: the supernode fetched each once, the
+#                       registry served no blob to anyone else (a client that silently
+#                       fell back to the registry fails it), dfdaemon answered each blob
+#                       request itself, without a fallback
+DDC_FAIL=0
+DDC_BLOBS=
+DDC_IMAGE=
+
+ddc_setup() {
+	local t
+	for t in docker-registry skopeo "$@"; do
+		command -v "$t" >/dev/null ||
+			{ echo "SKIP: $t is not installed (scripts/install-deps.sh)"; exit 77; }
+	done
+	reg_start 5000 none || exit 1
+	reg_make_oci "$DG_TMP/img" v1 3072 1024 64 || exit 1
+	DDC_BLOBS="$REG_LAYERS $REG_CONFIG"
+	DDC_IMAGE=$REG_ADDR/lib/img:v1
+	reg_push "$DG_TMP/img" v1 "$DDC_IMAGE" || exit 1
+	: >"$REG_LOG"
+	sn_start "$DG_TMP/sn" || exit 1
+	dd_start "$DG_TMP/dd" --registry "$REG_URL" --node "127.0.0.1:$SN_API" || exit 1
+}
+
+ddc_check() {
+	if [[ $2 != "$3" ]]; then
+		dg_fail "$1: got '$2', want '$3'"
+		DDC_FAIL=1
+	else
+		echo "ok: $1 = $2"
+	fi
+}
+
+ddc_check_p2p() {
+	local d
+	for d in $DDC_BLOBS; do
+		ddc_check "supernode GETs of ${d:0:12}" \
+			"$(reg_count GET "/blobs/sha256:$d" '^dragonfly-c' '^200$')" 1
+	done
+	ddc_check "blob GETs by others at the registry" "$(reg_count GET /blobs/ '^([^d]|d[^r])')" 0
+	ddc_check "dfdaemon blob requests" "$(dd_stat blob_requests)" "$(wc -w <<<"$DDC_BLOBS")"
+	ddc_check "fallbacks" "$(dd_stat fallbacks)" 0
+}
