@@ -129,6 +129,18 @@ static enum MHD_Result error(struct MHD_Connection *con, unsigned status, const 
 	return sn_reply_error(con, status, (int)status, msg);
 }
 
+/* The page of n items that the query asks for: 0, or -EINVAL with the 400 answered in *res. */
+static int page_of(struct MHD_Connection *con, size_t n, size_t *from_r, size_t *to_r,
+		   enum MHD_Result *res)
+{
+	if (sn_restapi_page(df_httpd_arg(con, "pageNum"), df_httpd_arg(con, "pageSize"), n, from_r,
+			    to_r) == 0)
+		return 0;
+	*res = error(con, MHD_HTTP_BAD_REQUEST,
+		     "pageNum and pageSize must be whole numbers (pageNum from 0; pageSize 0 = all)");
+	return -EINVAL;
+}
+
 /* Answer json (freed here) with extra headers (NULL-terminated name, value pairs). */
 static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, cJSON *json,
 			     const char *const *hdrs)
@@ -283,12 +295,7 @@ static enum MHD_Result peers(struct MHD_Connection *con)
 	if (sn_fleet_sort_peers(v, n, key && *key ? key : "id", desc) < 0) {
 		res = error(con, MHD_HTTP_BAD_REQUEST, "sortKey must be one of id, ip, hostName, "
 			    "port, created, lastSeen, load, tasks, pieces, health");
-	} else if (sn_restapi_page(df_httpd_arg(con, "pageNum"), df_httpd_arg(con, "pageSize"),
-				   n, &from, &to) < 0) {
-		res = error(con, MHD_HTTP_BAD_REQUEST,
-			    "pageNum and pageSize must be whole numbers (pageNum from 0; "
-			    "pageSize 0 = all)");
-	} else {
+	} else if (page_of(con, n, &from, &to, &res) == 0) {
 		cJSON *arr = df_json_array();
 		for (size_t i = from; i < to; i++)
 			cJSON_AddItemToArray(arr, sn_json_peer(&v[i]));
@@ -357,12 +364,7 @@ static enum MHD_Result tasks(struct sn_ctx *ctx, struct MHD_Connection *con)
 		}
 	}
 	enum MHD_Result res;
-	if (sn_restapi_page(df_httpd_arg(con, "pageNum"), df_httpd_arg(con, "pageSize"), k,
-			    &from, &to) < 0) {
-		res = error(con, MHD_HTTP_BAD_REQUEST,
-			    "pageNum and pageSize must be whole numbers (pageNum from 0; "
-			    "pageSize 0 = all)");
-	} else {
+	if (page_of(con, k, &from, &to, &res) == 0) {
 		cJSON *arr = df_json_array();
 		for (size_t i = from; i < to; i++)
 			cJSON_AddItemToArray(arr, sn_json_task(&v[i], false, false));
@@ -427,12 +429,7 @@ static enum MHD_Result preheats(struct MHD_Connection *con)
 	size_t n, from, to;
 	struct sn_preheat_view *v = sn_preheat_list(&n);
 	enum MHD_Result res;
-	if (sn_restapi_page(df_httpd_arg(con, "pageNum"), df_httpd_arg(con, "pageSize"), n,
-			    &from, &to) < 0) {
-		res = error(con, MHD_HTTP_BAD_REQUEST,
-			    "pageNum and pageSize must be whole numbers (pageNum from 0; "
-			    "pageSize 0 = all)");
-	} else {
+	if (page_of(con, n, &from, &to, &res) == 0) {
 		cJSON *arr = df_json_array();
 		for (size_t i = from; i < to; i++)
 			cJSON_AddItemToArray(arr, sn_json_preheat(&v[i], false));
