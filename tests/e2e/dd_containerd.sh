@@ -42,15 +42,7 @@ CONF
 containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 </dev/null &
 CT_PID=$!
 ctr=(ctr --address "$sock" --namespace dftest)
-for ((i = 0; i < 200; i++)); do # up to 10 s
-	"${ctr[@]}" version >/dev/null 2>&1 && break
-	_reg_alive "$CT_PID" || break
-	sleep 0.05
-done
-if ! "${ctr[@]}" version >"$C/version" 2>&1; then
-	echo "SKIP: containerd cannot run here: $(tail -3 "$C/containerd.log")"
-	exit 77
-fi
+ddc_wait_daemon "$CT_PID" 10 "$C/containerd.log" containerd "${ctr[@]}" version
 
 "${ctr[@]}" images pull --hosts-dir "$C/certs.d" --snapshotter native "$DDC_IMAGE" \
 	>"$C/pull.out" 2>&1 || { dg_fail "ctr images pull: $(tail -5 "$C/pull.out")"; DDC_FAIL=1; }

@@ -25,15 +25,7 @@ dockerd --config-file "$D/daemon.json" --data-root "$D/root" --exec-root "$D/exe
 	--ip6tables=false --bridge=none >"$D/dockerd.log" 2>&1 </dev/null &
 DK_PID=$!
 dk=(docker -H "unix://$D/docker.sock")
-for ((i = 0; i < 400; i++)); do # up to 20 s
-	"${dk[@]}" version >/dev/null 2>&1 && break
-	_reg_alive "$DK_PID" || break
-	sleep 0.05
-done
-if ! "${dk[@]}" version >"$D/version" 2>&1; then
-	echo "SKIP: dockerd cannot run here: $(tail -3 "$D/dockerd.log")"
-	exit 77
-fi
+ddc_wait_daemon "$DK_PID" 20 "$D/dockerd.log" dockerd "${dk[@]}" version
 
 ref=$DD_ADDR/lib/img:v1
 "${dk[@]}" pull -q "$ref" >"$D/pull.out" 2>&1 ||

@@ -318,6 +318,9 @@ dd_stat() {
 #                       supernode.sh and dfget.sh. Sets DDC_IMAGE (REG_ADDR/lib/img:v1),
 #                       DDC_BLOBS (the layers' and config's digests) and DDC_FAIL=0.
 #   ddc_check NAME GOT WANT   print ok, or FAIL and set DDC_FAIL=1
+#   ddc_wait_daemon PID SECONDS LOG NAME CMD...
+#                       wait (bounded) until CMD succeeds, the client's daemon PID being
+#                       alive; if it never does, SKIP (exit 77) quoting the end of LOG
 #   ddc_check_p2p       every blob came by P2P: the supernode fetched each once, the
 #                       registry served no blob to anyone else (a client that silently
 #                       fell back to the registry fails it), dfdaemon answered each blob
@@ -340,6 +343,19 @@ ddc_setup() {
 	: >"$REG_LOG"
 	sn_start "$DG_TMP/sn" || exit 1
 	dd_start "$DG_TMP/dd" --registry "$REG_URL" --node "127.0.0.1:$SN_API" || exit 1
+}
+
+ddc_wait_daemon() {
+	local pid=$1 secs=$2 log=$3 name=$4 i
+	shift 4
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		_reg_alive "$pid" || break
+		sleep 0.05
+	done
+	"$@" >/dev/null 2>&1 && return 0
+	echo "SKIP: $name cannot run here: $(tail -3 "$log")"
+	exit 77
 }
 
 ddc_check() {
