@@ -4,7 +4,8 @@
 #   1. make check in build/       (CUnit unit tests, end-to-end tests on real processes)
 #   2. make check again in build-san/, built with ASan + UBSan and -Werror: the whole suite,
 #      unit and end-to-end, on sanitized programs
-#   3. the unit tests of build/ under valgrind (no definite or indirect leaks, no errors)
+#   3. the unit tests of build/ under valgrind (no definite or indirect leaks, no errors),
+#      and the threaded end-to-end scenarios on a ThreadSanitizer build (build-tsan/)
 #   4. the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each (default 60), two at a time,
 #      at nice 19 in the background from the start of step 1 on: they use the CPU the
 #      end-to-end tests leave idle while those wait on shaped links and timers
@@ -74,6 +75,36 @@ for t in "$top"/build/tests/unit/test_*; do
 done
 [ "$vg_fail" -eq 0 ] || failed_steps+=("valgrind")
 
+step "ThreadSanitizer build (build-tsan/: --enable-tsan --enable-werror) and the threaded end-to-end tests"
+# The servers are thread pools sharing tasks, buckets and queues: these scenarios cover the
+# supernode's long-polled pulls and CDN jobs, dfget's workers, uploader and shared bucket,
+# and dfdaemon's streams. Any report (a data race, a lock-order inversion) fails the test;
+# the reports are kept in build-tsan/tsan/<test>/.
+ts_pass=0
+ts_fail=0
+tsan_tests=(sn_protocol dg_p2p dg_failover dg_ratelimit page_status dd_mirror dd_proxy)
+if "$top/scripts/build.sh" "$top/build-tsan" --enable-tsan --enable-werror; then
+	for t in "${tsan_tests[@]}"; do
+		rep="$top/build-tsan/tsan/$t"
+		rm -rf "$rep" && mkdir -p "$rep"
+		TSAN_OPTIONS="log_path=$rep/report second_deadlock_stack=1" top_builddir="$top/build-tsan" \
+			timeout 600 bash "$top/tests/e2e/$t.sh" >"$rep/out" 2>&1
+		rc=$?
+		if [ "$rc" -eq 0 ] && ! ls "$rep"/report.* >/dev/null 2>&1; then
+			ts_pass=$((ts_pass + 1))
+			echo "PASS: tsan $t"
+		else
+			ts_fail=$((ts_fail + 1))
+			echo "FAIL: tsan $t (exit $rc); its reports and the end of its output:"
+			cat "$rep"/report.* 2>/dev/null | head -60
+			tail -15 "$rep/out"
+		fi
+	done
+else
+	ts_fail=1
+	failed_steps+=("tsan build")
+fi
+
 step "fuzzing (tests/fuzz/run.sh: ${fuzz_secs} s per harness, $(nproc) at a time, since the start of make check)"
 # Crashing inputs are kept in build-fuzz/crashes/ and their bytes printed by run.sh.
 wait "$fuzz_pid"
@@ -137,8 +168,8 @@ for d in build build-san; do
 		esac
 	done
 done
-passed=$((passed + vg_pass + fz_pass))
-failed=$((failed + vg_fail + fz_fail))
+passed=$((passed + vg_pass + ts_pass + fz_pass))
+failed=$((failed + vg_fail + ts_fail + fz_fail))
 if [ "$distcheck" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 if [ "$deb" = FAIL ]; then failed=$((failed + 1)); else passed=$((passed + 1)); fi
 [ ${#failed_steps[@]} -eq 0 ] || echo "failed steps: ${failed_steps[*]}"

@@ -28,6 +28,19 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
 	log_debug("httpd: %s", msg);
 }
 
+void df_httpd_on_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+	(void)cls;
+	log_error("FATAL: libmicrohttpd stopped the process (%s:%u): %s", file ? file : "?", line,
+		  reason ? reason : "no reason given");
+	abort(); /* the crash handler adds the backtrace */
+}
+
+void df_httpd_install_panic_handler(void)
+{
+	MHD_set_panic_func(df_httpd_on_panic, NULL);
+}
+
 struct MHD_Daemon *df_httpd_start(const struct df_httpd_options *opts,
 				  MHD_AccessHandlerCallback handler, void *cls,
 				  uint16_t *port_r, char *err, size_t errsz)
@@ -79,6 +92,7 @@ struct MHD_Daemon *df_httpd_start(const struct df_httpd_options *opts,
 	}
 	items[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	df_httpd_install_panic_handler();
 	struct MHD_Daemon *d = MHD_start_daemon(flags, opts->port, NULL, NULL, handler, cls,
 						MHD_OPTION_ARRAY, items, MHD_OPTION_END);
 	if (!d) {
@@ -88,8 +102,11 @@ struct MHD_Daemon *df_httpd_start(const struct df_httpd_options *opts,
 		return NULL;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	if (port_r)
-		*port_r = info ? info->port : opts->port;
+	uint16_t port = info ? info->port : opts->port;
+	/* The workers run already: a caller that stored the fixed port before may let them
+	 * read it, so an equal value is not written again (no data race). */
+	if (port_r && *port_r != port)
+		*port_r = port;
 	return d;
 }
 

@@ -27,6 +27,14 @@ struct df_httpd_options {
 	void *completed_cls;
 };
 
+/* MHD's panics (an internal error it cannot continue from, e.g. a socket it cannot close)
+ * print to stderr and abort by default; this logs them as an ERROR line starting "FATAL:"
+ * and then aborts. df_httpd_start installs it; idempotent. */
+void df_httpd_install_panic_handler(void);
+/* The callback it installs (public for its test). Does not return. */
+void df_httpd_on_panic(void *cls, const char *file, unsigned int line, const char *reason)
+	__attribute__((noreturn));
+
 /* Start a daemon running handler. Returns it, with the bound port in *port_r, or NULL
  * with the reason in err (e.g. the port is taken). */
 struct MHD_Daemon *df_httpd_start(const struct df_httpd_options *opts,

@@ -197,7 +197,7 @@ void df_log_msg(enum df_log_level level, int errnum, const char *fmt, ...)
 	errno = saved_errno;
 }
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 /* Only async-signal-safe calls from here: write(2), backtrace_symbols_fd (backtrace itself
  * was called once at install, so that it needs no allocation now). */
 static void put(int fd, const char *str)
@@ -246,6 +246,6 @@ bool df_log_install_crash_handler(void)
 #else
 bool df_log_install_crash_handler(void)
 {
-	return false; /* ASan's own report says more */
+	return false; /* the sanitizer's own report says more */
 }
 #endif

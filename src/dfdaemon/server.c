@@ -15,6 +15,7 @@
 
 #include "ca.h"
 #include "fsutil.h"
+#include "httpd.h"
 #include "listener.h"
 #include "log.h"
 #include "route.h"
@@ -316,6 +317,7 @@ static struct MHD_Daemon *start_daemon(struct dd_server *srv, enum dd_origin ori
 	items[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 		 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	df_httpd_install_panic_handler();
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, ref, MHD_OPTION_ARRAY, items,
 				MHD_OPTION_END);
 }

@@ -494,6 +494,7 @@ static struct MHD_Daemon *listen_on(struct upsrv *srv, const struct dg_uploader_
 			ho.port = (uint16_t)(DF_UPLOADER_PORT_MIN +
 					     r % (DF_UPLOADER_PORT_MAX - DF_UPLOADER_PORT_MIN + 1));
 		}
+		srv->port = ho.port; /* before the workers start: /server/stats reads it */
 		struct MHD_Daemon *d = df_httpd_start(&ho, handler, srv, &srv->port, err, errsz);
 		if (d || o->port)
 			return d;

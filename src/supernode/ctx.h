@@ -21,8 +21,10 @@ struct sn_ctx {
 	struct sn_waitq *waitq;
 	char *repo_dir; /* <home>/repo/download */
 	char *tmp_dir;	/* <home>/tmp */
-	uint16_t api_port, download_port;
-	uint16_t https_port;		  /* 0 without TLS */
+	/* Learned when each daemon starts, while the daemons started before it already serve
+	 * requests that read them: atomic. */
+	_Atomic uint16_t api_port, download_port;
+	_Atomic uint16_t https_port;	  /* 0 without TLS */
 	struct MHD_Daemon *https_daemon;  /* the HTTPS API daemon, NULL without TLS */
 	atomic_bool stopping;
 	atomic_int sn_load; /* piece transfers from the supernode in flight, all tasks */

@@ -141,9 +141,11 @@ static struct MHD_Daemon *start_https(struct sn_ctx *ctx)
 			.completed = api_completed,
 			.completed_cls = ctx,
 		};
-		d = df_httpd_start(&o, sn_api_handler, ctx, &ctx->https_port, err, sizeof(err));
+		uint16_t port = 0;
+		d = df_httpd_start(&o, sn_api_handler, ctx, &port, err, sizeof(err));
 		if (!d)
 			log_error("HTTPS port: %s", err);
+		atomic_store(&ctx->https_port, port);
 	}
 	free(cert);
 	if (key) {
@@ -153,7 +155,7 @@ static struct MHD_Daemon *start_https(struct sn_ctx *ctx)
 	return d;
 }
 
-static struct MHD_Daemon *start_daemon(struct sn_ctx *ctx, bool api, uint16_t *port_r)
+static struct MHD_Daemon *start_daemon(struct sn_ctx *ctx, bool api, _Atomic uint16_t *port_r)
 {
 	const struct sn_settings *cfg = ctx->cfg;
 	char err[256];
@@ -168,10 +170,12 @@ static struct MHD_Daemon *start_daemon(struct sn_ctx *ctx, bool api, uint16_t *p
 		.completed = api ? api_completed : piece_completed,
 		.completed_cls = ctx,
 	};
+	uint16_t port = 0;
 	struct MHD_Daemon *d = df_httpd_start(&o, api ? sn_api_handler : sn_pieces_handler, ctx,
-					      port_r, err, sizeof(err));
+					      &port, err, sizeof(err));
 	if (!d)
 		log_error("%s port: %s", api ? "API" : "piece", err);
+	atomic_store(port_r, port);
 	return d;
 }
 

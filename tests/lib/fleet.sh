@@ -14,6 +14,7 @@
 #       tail when it does not come up.
 #   fl_sn_node HOST...        print the --node list of those supernodes (addr:port,...).
 #   fl_sn_signal HOST SIG     send SIG (STOP, CONT, KILL, TERM...) to HOST's supernode.
+#                             If it had already ended, says how (exit status or signal).
 #   fl_sn_stop HOST           SIGTERM it and wait (bounded; SIGKILL after 10 s).
 #   fl_run TAG N METHOD URL [args...]
 #       run N clients at once in hosts c1..cN: METHOD dfget (--node FL_NODES, a fresh work
@@ -85,8 +86,14 @@ fl_sn_node() {
 }
 
 fl_sn_signal() {
-	[[ -n ${FL_SN_PID[$1]:-} ]] || return 1
-	kill -s "$2" "${FL_SN_PID[$1]}"
+	local pid=${FL_SN_PID[$1]:-} st
+	[[ -n $pid ]] || return 1
+	kill -s "$2" "$pid" 2>/dev/null && return 0
+	wait "$pid" 2>/dev/null
+	st=$?
+	echo "fl_sn_signal: the supernode in $1 (pid $pid) had already ended:" \
+		"$( ((st > 128)) && echo "signal $((st - 128)) ($(kill -l $((st - 128))))" || echo "exit status $st")" >&2
+	return 1
 }
 
 fl_sn_stop() {

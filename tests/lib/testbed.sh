@@ -106,7 +106,7 @@
 TB_PREFIX=
 TB_HOSTS=()
 TB_PIDS=()
-declare -gA TB_ADDR=() TB_IDX=() TB_MAC=() TB_SYNCED=()
+declare -gA TB_ADDR=() TB_IDX=() TB_MAC=() TB_SYNCED=() TB_WHAT=()
 TB_FDB_SYNCED=0
 
 _tb_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -198,6 +198,7 @@ tb_init() {
 	TB_PREFIX=$p
 	TB_HOSTS=()
 	TB_PIDS=()
+	TB_WHAT=()
 	TB_ADDR=()
 	TB_IDX=()
 	TB_MAC=()
@@ -454,6 +455,20 @@ tb_spawn() {
 	ip netns exec "$ns" "${_tb_uts[@]}" "$name" "$@" </dev/null >"$log" 2>&1 &
 	TB_LAST_PID=$!
 	TB_PIDS+=("$TB_LAST_PID")
+	TB_WHAT[$TB_LAST_PID]="${1##*/} in $name"
+}
+
+# _tb_report_crashes: name every spawned process that died of a signal other than the
+# TERM, KILL, INT or HUP a test sends (a crash: SEGV, ABRT, BUS...), with its log's tail.
+_tb_report_crashes() {
+	local p st
+	for p in "${TB_PIDS[@]}"; do
+		_tb_alive "$p" && continue
+		wait "$p" 2>/dev/null
+		st=$?
+		((st > 128 && st != 137 && st != 143 && st != 130 && st != 129)) || continue
+		_tb_err "pid $p (${TB_WHAT[$p]:-?}) died of signal $((st - 128)) ($(kill -l $((st - 128)) 2>/dev/null))"
+	done
 }
 
 tb_wait() {
@@ -532,6 +547,7 @@ tb_teardown() {
 		tb_cleanup_hook || true
 	fi
 	origin_stop_all
+	_tb_report_crashes
 	_tb_kill_all "${TB_PIDS[@]}"
 	# Whatever still runs inside our namespaces (children of what we spawned).
 	for ns in $(_tb_our_netns); do
@@ -558,6 +574,7 @@ tb_teardown() {
 	TB_PREFIX=
 	TB_HOSTS=()
 	TB_PIDS=()
+	TB_WHAT=()
 	TB_ADDR=()
 	TB_IDX=()
 	TB_MAC=()

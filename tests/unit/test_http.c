@@ -4,13 +4,19 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "httpc.h"
 #include "httpd.h"
 #include "json.h"
+#include "log.h"
 #include "query.h"
 #include "unit.h"
 #include "xalloc.h"
@@ -209,7 +215,37 @@ static int suite_init(void)
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : 1;
 }
 
+/* A panic of libmicrohttpd reaches our log (it printed only to stderr) and still aborts. */
+static void test_panic_logged(void)
+{
+	char dir[] = "/tmp/df-test-panic-XXXXXX";
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/panic.log", dir);
+	fflush(NULL);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core);
+		if (df_log_open(path) < 0)
+			_exit(3);
+		df_httpd_on_panic(NULL, "daemon.c", 42, "Close socket failed.");
+	}
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_EQUAL(WIFSIGNALED(st) ? WTERMSIG(st) : -1, SIGABRT);
+	char *text = NULL;
+	size_t len = 0;
+	CU_ASSERT_EQUAL_FATAL(df_read_file(path, 1 << 20, &text, &len), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ERROR FATAL: libmicrohttpd stopped the process "
+					    "(daemon.c:42): Close socket failed."));
+	free(text);
+	df_remove_tree(dir);
+}
+
 static const struct unit_test tests[] = {
+	UNIT_TEST(test_panic_logged),
 	UNIT_TEST(test_server_and_client), UNIT_TEST(test_query_parse),
 	UNIT_TEST(test_url_escape),	   UNIT_TEST(test_json_helpers),
 	UNIT_TEST(test_xalloc),

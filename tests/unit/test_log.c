@@ -132,8 +132,8 @@ static void test_tee_stderr(void)
  * that signal. In a child, which logs to a file. */
 static void test_crash_handler(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	CU_ASSERT_FALSE(df_log_install_crash_handler()); /* ASan reports crashes itself */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	CU_ASSERT_FALSE(df_log_install_crash_handler()); /* the sanitizer reports crashes */
 #else
 	char dir[] = "/tmp/df-test-log-XXXXXX";
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
