@@ -224,6 +224,16 @@ static void on_fatal_signal(int sig)
 	void *frames[64];
 	int n = backtrace(frames, 64);
 	backtrace_symbols_fd(frames, n, fd);
+	if (fd != STDERR_FILENO) {
+		/* A command-line user sees only the terminal: say where the details went. */
+		put(STDERR_FILENO, log_ident);
+		put(STDERR_FILENO, ": FATAL: signal ");
+		put(STDERR_FILENO, num + i);
+		put(STDERR_FILENO, " (SIG");
+		put(STDERR_FILENO, abbrev ? abbrev : "?");
+		put(STDERR_FILENO, "), a bug: please report it with the backtrace now at the end "
+				   "of the log file\n");
+	}
 	/* SA_RESETHAND restored the default action: die of the same signal. */
 	raise(sig);
 }

@@ -36,8 +36,9 @@ void df_log_set_tee_stderr(bool on);
 bool df_log_enabled(enum df_log_level level);
 
 /* On a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT: a bug), write one line naming
- * the signal and a backtrace (module+offset, for addr2line) to the log, then die of the
- * same signal (a core where enabled): a crash in production leaves its place behind.
+ * the signal and a backtrace (module+offset, for addr2line) to the log (and, when the log
+ * is a file, the line and where the backtrace went to stderr), then die of the same
+ * signal (a core where enabled): a crash in production leaves its place behind.
  * Not installed in sanitizer builds, whose own reports say more. Returns true if installed. */
 bool df_log_install_crash_handler(void);
 

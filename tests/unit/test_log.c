@@ -137,14 +137,18 @@ static void test_crash_handler(void)
 #else
 	char dir[] = "/tmp/df-test-log-XXXXXX";
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
-	char path[128];
+	char path[128], err_path[128];
 	snprintf(path, sizeof(path), "%s/crash.log", dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
 	fflush(NULL);
 	pid_t pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
 		struct rlimit no_core = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &no_core);
+		int efd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (efd < 0 || dup2(efd, STDERR_FILENO) < 0)
+			_exit(2);
 		df_log_set_ident("crashtest");
 		if (df_log_open(path) < 0 || !df_log_install_crash_handler())
 			_exit(3);
@@ -168,6 +172,13 @@ static void test_crash_handler(void)
 		frames++;
 	CU_ASSERT_TRUE(frames >= 2);
 	free(log);
+	/* The terminal gets the one line and where the backtrace went, not the backtrace. */
+	char *err = slurp(err_path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "crashtest: FATAL: signal 11 (SIGSEGV), a bug: please "
+					   "report it with the backtrace now at the end of the log"));
+	CU_ASSERT_PTR_NULL(strstr(err, ")[0x"));
+	free(err);
 	df_remove_tree(dir);
 #endif
 }
