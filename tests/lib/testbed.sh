@@ -47,7 +47,10 @@
 #   tb_teardown                  run tb_cleanup_hook if defined, stop every origin
 #                                (origin_stop_all), the spawned processes and anything else
 #                                left in our namespaces (TERM, then KILL after 3 s), delete
-#                                the namespaces, remove TB_DIR; idempotent.
+#                                the namespaces, remove TB_DIR; idempotent. A spawned
+#                                process that crashed (died of SIGSEGV, SIGABRT, SIGBUS...)
+#                                is named, and makes the script exit 1 if it would have
+#                                exited 0 (its logs are kept).
 # Conventional addresses: TB_ORIGIN_ADDR=198.18.0.1, TB_SUPERNODE_ADDR=198.18.0.2 (more
 # supernodes at .3, .4, ...), clients from tb_client_addr.
 # Other variables: TB_HOSTS (array of host names, in order of creation).
@@ -230,7 +233,9 @@ EOF
 
 _tb_on_exit() {
 	local rc=$?
+	TB_CRASHED=0
 	tb_teardown "$rc"
+	((TB_CRASHED)) && exit 1
 	return "$rc"
 }
 
@@ -458,17 +463,23 @@ tb_spawn() {
 	TB_WHAT[$TB_LAST_PID]="${1##*/} in $name"
 }
 
-# _tb_report_crashes: name every spawned process that died of a signal other than the
-# TERM, KILL, INT or HUP a test sends (a crash: SEGV, ABRT, BUS...), with its log's tail.
+# _tb_report_crashes: name every spawned process that crashed (died of SIGSEGV, SIGABRT,
+# SIGBUS, SIGFPE, SIGILL, SIGTRAP or SIGSYS: a bug, never a signal a test sends); returns
+# 1 if one did.
 _tb_report_crashes() {
-	local p st
+	local p st crashed=0
 	for p in "${TB_PIDS[@]}"; do
 		_tb_alive "$p" && continue
 		wait "$p" 2>/dev/null
 		st=$?
-		((st > 128 && st != 137 && st != 143 && st != 130 && st != 129)) || continue
-		_tb_err "pid $p (${TB_WHAT[$p]:-?}) died of signal $((st - 128)) ($(kill -l $((st - 128)) 2>/dev/null))"
+		case $((st - 128)) in
+		4 | 5 | 6 | 7 | 8 | 11 | 31) ;;
+		*) continue ;;
+		esac
+		_tb_err "pid $p (${TB_WHAT[$p]:-?}) crashed: it died of signal $((st - 128)) ($(kill -l $((st - 128)) 2>/dev/null))"
+		crashed=1
 	done
+	return $crashed
 }
 
 tb_wait() {
@@ -547,7 +558,11 @@ tb_teardown() {
 		tb_cleanup_hook || true
 	fi
 	origin_stop_all
-	_tb_report_crashes
+	# A crash fails the script even when its checks passed (and keeps the logs).
+	if ! _tb_report_crashes && [[ $rc == 0 ]]; then
+		rc=1
+		TB_CRASHED=1
+	fi
 	_tb_kill_all "${TB_PIDS[@]}"
 	# Whatever still runs inside our namespaces (children of what we spawned).
 	for ns in $(_tb_our_netns); do
