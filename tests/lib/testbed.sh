@@ -50,7 +50,8 @@
 #                                the namespaces, remove TB_DIR; idempotent. A spawned
 #                                process that crashed (died of SIGSEGV, SIGABRT, SIGBUS...)
 #                                is named, and makes the script exit 1 if it would have
-#                                exited 0 (its logs are kept).
+#                                exited 0 (its logs are kept); so does a FATAL line (the
+#                                crash handler's) in any *.log* under TB_DIR.
 # Conventional addresses: TB_ORIGIN_ADDR=198.18.0.1, TB_SUPERNODE_ADDR=198.18.0.2 (more
 # supernodes at .3, .4, ...), clients from tb_client_addr.
 # Other variables: TB_HOSTS (array of host names, in order of creation).
@@ -576,12 +577,21 @@ tb_teardown() {
 		printf 'netns del %s\n' $ns | ip -force -batch - >/dev/null 2>&1
 	done
 	[[ -n $(_tb_our_netns) ]] && _tb_err "teardown: namespaces left: $(_tb_our_netns | tr '\n' ' ')"
+	# A crash of a process we did not spawn ourselves (an uploader dfget started) is
+	# found by the FATAL line its crash handler wrote.
+	if [[ $rc == 0 && -n ${TB_DIR:-} && -d $TB_DIR ]] &&
+		grep -rqs -e ": FATAL: signal" -e "FATAL: libmicrohttpd" "$TB_DIR" --include='*.log*'; then
+		_tb_err "a program logged a crash (a FATAL line) under $TB_DIR"
+		rc=1
+		TB_CRASHED=1
+	fi
 	if [[ -n ${TB_DIR:-} && -d $TB_DIR ]]; then
 		# Kept for a post-mortem when the script fails, not when it is interrupted.
 		if [[ ${TB_KEEP:-0} == 1 || ($rc != 0 && $rc != 129 && $rc != 130 && $rc != 143) ]]; then
 			_tb_err "logs kept in $TB_DIR"
 			# a crashed program left its FATAL line and backtrace in its log: show them
-			grep -r -A 24 ": FATAL: signal" "$TB_DIR" --include='*.log*' 2>/dev/null | head -60 >&2
+			grep -r -A 24 -e ": FATAL: signal" -e "FATAL: libmicrohttpd" "$TB_DIR" \
+				--include='*.log*' 2>/dev/null | head -60 >&2
 		else
 			rm -rf "$TB_DIR"
 		fi
