@@ -297,14 +297,14 @@ static void peer_done(struct peer *p, CURLcode cc)
 	const cJSON *code = j ? cJSON_GetObjectItem(j, "code") : NULL;
 	const cJSON *data = j ? cJSON_GetObjectItem(j, "data") : NULL;
 	const cJSON *id = data ? cJSON_GetObjectItem(data, "taskId") : NULL;
-	int c = cJSON_IsNumber(code) ? code->valueint : -1;
+	int c = code && cJSON_IsNumber(code) ? code->valueint : -1;
 	int want[K_NKINDS] = { [K_REGISTER] = 200, [K_SUC] = 611, [K_DOWN] = 612 };
 	snprintf(why, sizeof(why), "%s, HTTP %ld, code %d: %.200s", curl_easy_strerror(cc),
 		 status, c, body);
 	if (cc != CURLE_OK || status != 200) {
 		peer_failed(p, why);
 	} else if (p->kind == K_REGISTER) {
-		if (c != 200 || !cJSON_IsString(id)) {
+		if (c != 200 || !id || !cJSON_IsString(id)) {
 			peer_failed(p, why);
 		} else {
 			snprintf(p->task_id, sizeof(p->task_id), "%s", id->valuestring);

@@ -16,8 +16,9 @@ test_pkgs="$test_pkgs prometheus chromium"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	test_pkgs="$test_pkgs nodejs npm" # (a nodejs from elsewhere may bring its own npm)
 fi
-# reliability: valgrind for the unit tests, clang and its libFuzzer runtime for tests/fuzz/
-test_pkgs="$test_pkgs valgrind clang libclang-rt-14-dev"
+# reliability: valgrind for the unit tests, clang and its libFuzzer runtime for tests/fuzz/,
+# clang's static analyser (scan-build)
+test_pkgs="$test_pkgs valgrind clang libclang-rt-14-dev clang-tools"
 deb_pkgs="dpkg-dev debhelper lintian man-db strace"
 
 case "$what" in

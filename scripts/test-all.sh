@@ -5,7 +5,8 @@
 #   2. make check again in build-san/, built with ASan + UBSan and -Werror: the whole suite,
 #      unit and end-to-end, on sanitized programs
 #   3. the unit tests of build/ under valgrind (no definite or indirect leaks, no errors),
-#      and the threaded end-to-end scenarios on a ThreadSanitizer build (build-tsan/)
+#      and the threaded end-to-end scenarios on a ThreadSanitizer build (build-tsan/);
+#      clang's static analyser (scan-build) over every program and test program
 #   4. the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each (default 60), two at a time,
 #      at nice 19 in the background from the start of step 1 on: they use the CPU the
 #      end-to-end tests leave idle while those wait on shaped links and timers
@@ -105,6 +106,24 @@ else
 	failed_steps+=("tsan build")
 fi
 
+step "static analysis (clang's scan-build, build-scan/): the programs and the test programs"
+# Zero reports today, so any report is news: it fails the run, and its HTML page stays in
+# build-scan/reports/ (the summary lines are printed here).
+sa_pass=0
+sa_fail=0
+rm -rf "$top/build-scan" && mkdir -p "$top/build-scan"
+if (cd "$top/build-scan" && scan-build -o reports "$top/configure" -q &&
+	scan-build -o reports --status-bugs make -s -j"$(nproc)" all &&
+	scan-build -o reports --status-bugs make -s -j"$(nproc)" check TESTS=) \
+	>"$top/build-scan/scan.out" 2>&1; then
+	sa_pass=1
+	echo "PASS: scan-build"
+else
+	sa_fail=1
+	grep -E 'warning:|bugs? found|error' "$top/build-scan/scan.out" | head -40
+	echo "FAIL: scan-build (its output: build-scan/scan.out; the reports: build-scan/reports/)"
+fi
+
 step "fuzzing (tests/fuzz/run.sh: ${fuzz_secs} s per harness, $(nproc) at a time, since the start of make check)"
 # Crashing inputs are kept in build-fuzz/crashes/ and their bytes printed by run.sh.
 wait "$fuzz_pid"
@@ -168,8 +187,8 @@ for d in build build-san; do
 		esac
 	done
 done
-passed=$((passed + vg_pass + ts_pass + fz_pass))
-failed=$((failed + vg_fail + ts_fail + fz_fail))
+passed=$((passed + vg_pass + ts_pass + sa_pass + fz_pass))
+failed=$((failed + vg_fail + ts_fail + sa_fail + fz_fail))
 if [ "$distcheck" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 if [ "$deb" = FAIL ]; then failed=$((failed + 1)); else passed=$((passed + 1)); fi
 [ ${#failed_steps[@]} -eq 0 ] || echo "failed steps: ${failed_steps[*]}"

@@ -41,7 +41,7 @@ char *xstrdup(const char *s)
 {
 	char *p = strdup(s ? s : "");
 	if (!p)
-		oom(strlen(s));
+		oom(s ? strlen(s) + 1 : 1);
 	return p;
 }
 

@@ -6,13 +6,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-void *xmalloc(size_t size);
-void *xcalloc(size_t nmemb, size_t size);
-void *xrealloc(void *ptr, size_t size);
-char *xstrdup(const char *s);
-char *xstrndup(const char *s, size_t n);
+/* Never NULL: said to the compiler and to static analysers (scan-build). */
+#define DF_NONNULL_RESULT __attribute__((returns_nonnull))
+
+void *xmalloc(size_t size) DF_NONNULL_RESULT;
+void *xcalloc(size_t nmemb, size_t size) DF_NONNULL_RESULT;
+void *xrealloc(void *ptr, size_t size) DF_NONNULL_RESULT;
+char *xstrdup(const char *s) DF_NONNULL_RESULT;
+char *xstrndup(const char *s, size_t n) DF_NONNULL_RESULT;
 /* Returned strings are the caller's. */
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2))) DF_NONNULL_RESULT;
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)))
+	DF_NONNULL_RESULT;
 
 #endif

@@ -49,10 +49,12 @@ struct dd_stream *dd_stream_new(const struct dd_stream_opts *o)
 	snprintf(s->digest, sizeof(s->digest), "%s", o->digest ? o->digest : "");
 	s->length = o->length;
 	s->url = xstrdup(o->url);
-	while (o->headers && o->headers[s->nheaders])
-		s->nheaders++;
-	s->headers = xcalloc(s->nheaders + 2, sizeof(char *)); /* + Range + NULL */
-	for (size_t i = 0; i < s->nheaders; i++)
+	size_t n = 0;
+	while (o->headers && o->headers[n])
+		n++;
+	s->nheaders = n;
+	s->headers = xcalloc(n + 2, sizeof(char *)); /* + Range + NULL */
+	for (size_t i = 0; i < n; i++)
 		s->headers[i] = xstrdup(o->headers[i]);
 	s->fallback_on = o->fallback;
 	s->stall_ms = o->stall_ms;

@@ -245,14 +245,14 @@ static bool is_hex(const char *s, size_t len)
 
 static int check_header(const char *h, char *err, size_t errsz)
 {
-	const char *colon = strchr(h, ':');
+	const char *colon = h ? strchr(h, ':') : NULL;
 	bool ok = colon && colon > h;
 	for (const char *p = h; ok && p < colon; p++)
 		ok = isgraph((unsigned char)*p) != 0;
 	for (const char *p = h; ok && *p; p++)
 		ok = *p != '\r' && *p != '\n';
 	if (!ok) {
-		snprintf(err, errsz, "--header '%s' is not 'Name: value'", h);
+		snprintf(err, errsz, "--header '%s' is not 'Name: value'", h ? h : "");
 		return -EINVAL;
 	}
 	return 0;

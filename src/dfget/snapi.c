@@ -211,7 +211,7 @@ int dg_pull_reply_parse(const char *body, struct dg_pull_reply *rp, char *err, s
 			goto out;
 		}
 		size_t n = data ? (size_t)cJSON_GetArraySize(data) : 0;
-		rp->tasks = n ? xcalloc(n, sizeof(*rp->tasks)) : NULL;
+		rp->tasks = xcalloc(n, sizeof(*rp->tasks)); /* n may be 0: one spare entry */
 		const cJSON *o;
 		cJSON_ArrayForEach(o, data)
 		{

@@ -61,7 +61,7 @@ void sn_local_ip(struct MHD_Connection *con, char *buf, size_t bufsz)
 	buf[0] = '\0';
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 	if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) != 0)
 		return;

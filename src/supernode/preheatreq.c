@@ -104,7 +104,7 @@ static int opt_str(const cJSON *j, const char *key, size_t max, char **out, char
 		snprintf(err, errsz, "%s must be a string", key);
 		return -EINVAL;
 	}
-	const char *s = cJSON_IsString(v) ? v->valuestring : "";
+	const char *s = v && cJSON_IsString(v) ? v->valuestring : "";
 	if (strlen(s) > max || !header_value_ok(s)) {
 		snprintf(err, errsz, "%s: at most %zu bytes, without control characters", key, max);
 		return -EINVAL;

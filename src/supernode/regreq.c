@@ -141,7 +141,7 @@ static int parse_json(const char *body, size_t len, struct sn_regreq *r, char *e
 			snprintf(err, errsz, "%s must be a string", str_fields[i].key);
 			goto out;
 		}
-		if (cJSON_IsString(v))
+		if (v && cJSON_IsString(v))
 			*field(r, i) = xstrdup(v->valuestring);
 	}
 	const cJSON *port = cJSON_GetObjectItem(j, "port");

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "waitq.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -47,6 +48,7 @@ void sn_waitq_free(struct sn_waitq *q)
 static void take_locked(struct sn_waitq *q, struct sn_waiter *w, struct sn_waiter **out)
 {
 	struct sn_waitlist *l = w->list;
+	assert(l != NULL); /* sn_waitq_park put every queued waiter on a list */
 	if (w->lprev)
 		w->lprev->lnext = w->lnext;
 	else

@@ -125,13 +125,16 @@ static int hold(const struct opts *o)
 			    .st = calloc((size_t)o->n, sizeof(*cs.st)),
 			    .sent = calloc((size_t)o->n, sizeof(*cs.sent)),
 			    .n = o->n };
+	int rc = 2;
 	if (!cs.p || !cs.st || !cs.sent)
-		return 2;
+		goto out;
+	for (int i = 0; i < o->n; i++)
+		cs.p[i].fd = -1;
 	for (int i = 0; i < o->n; i++) {
 		cs.p[i].fd = dial(o);
 		if (cs.p[i].fd == -1) {
 			fprintf(stderr, "hostileclient: cannot make socket %d: %s\n", i, strerror(errno));
-			return 2;
+			goto out;
 		}
 		if (cs.p[i].fd < 0) {
 			cs.st[i] = C_REFUSED;
@@ -157,14 +160,17 @@ static int hold(const struct opts *o)
 		refused += cs.st[i] == C_REFUSED || cs.st[i] == C_CONNECTING;
 		closed += cs.st[i] == C_CLOSED;
 		open_ += cs.st[i] == C_OPEN;
-		if (cs.p[i].fd >= 0)
-			close(cs.p[i].fd);
 	}
 	printf("connected=%d refused=%d closed=%d open=%d\n", c, refused, closed, open_);
+	rc = 0;
+out:
+	for (int i = 0; cs.p && i < o->n; i++)
+		if (cs.p[i].fd >= 0)
+			close(cs.p[i].fd);
 	free(cs.p);
 	free(cs.st);
 	free(cs.sent);
-	return 0;
+	return rc;
 }
 
 static int wait_fd(int fd, short ev, int64_t end)
