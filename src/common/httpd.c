@@ -102,11 +102,8 @@ struct MHD_Daemon *df_httpd_start(const struct df_httpd_options *opts,
 		return NULL;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	uint16_t port = info ? info->port : opts->port;
-	/* The workers run already: a caller that stored the fixed port before may let them
-	 * read it, so an equal value is not written again (no data race). */
-	if (port_r && *port_r != port)
-		*port_r = port;
+	if (port_r)
+		*port_r = info ? info->port : opts->port;
 	return d;
 }
 

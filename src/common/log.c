@@ -206,9 +206,9 @@ static void put(int fd, const char *str)
 	(void)r;
 }
 
-static void on_fatal_signal(int sig)
+/* "<ident>: FATAL: signal 11 (SIGSEGV), a bug: please report it<tail>" */
+static void put_fatal_line(int fd, int sig, const char *tail)
 {
-	int fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
 	char num[12];
 	int i = (int)sizeof(num) - 1;
 	num[i] = '\0';
@@ -220,20 +220,21 @@ static void on_fatal_signal(int sig)
 	put(fd, num + i);
 	put(fd, " (SIG");
 	put(fd, abbrev ? abbrev : "?");
-	put(fd, "), a bug: please report it with these lines; backtrace:\n");
+	put(fd, "), a bug: please report it");
+	put(fd, tail);
+}
+
+static void on_fatal_signal(int sig)
+{
+	int fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+	put_fatal_line(fd, sig, " with these lines; backtrace:\n");
 	void *frames[64];
 	int n = backtrace(frames, 64);
 	backtrace_symbols_fd(frames, n, fd);
-	if (fd != STDERR_FILENO) {
-		/* A command-line user sees only the terminal: say where the details went. */
-		put(STDERR_FILENO, log_ident);
-		put(STDERR_FILENO, ": FATAL: signal ");
-		put(STDERR_FILENO, num + i);
-		put(STDERR_FILENO, " (SIG");
-		put(STDERR_FILENO, abbrev ? abbrev : "?");
-		put(STDERR_FILENO, "), a bug: please report it with the backtrace now at the end "
-				   "of the log file\n");
-	}
+	/* A command-line user sees only the terminal: say where the details went. */
+	if (fd != STDERR_FILENO)
+		put_fatal_line(STDERR_FILENO, sig,
+			       " with the backtrace now at the end of the log file\n");
 	/* SA_RESETHAND restored the default action: die of the same signal. */
 	raise(sig);
 }

@@ -494,8 +494,10 @@ static struct MHD_Daemon *listen_on(struct upsrv *srv, const struct dg_uploader_
 			ho.port = (uint16_t)(DF_UPLOADER_PORT_MIN +
 					     r % (DF_UPLOADER_PORT_MAX - DF_UPLOADER_PORT_MIN + 1));
 		}
-		srv->port = ho.port; /* before the workers start: /server/stats reads it */
-		struct MHD_Daemon *d = df_httpd_start(&ho, handler, srv, &srv->port, err, errsz);
+		/* Set before the workers start (/server/stats reads it); ho.port is never 0 here,
+		 * so it is the port the daemon binds. */
+		srv->port = ho.port;
+		struct MHD_Daemon *d = df_httpd_start(&ho, handler, srv, NULL, err, errsz);
 		if (d || o->port)
 			return d;
 	}
