@@ -48,8 +48,10 @@ static int64_t candidates(struct sn_progress *p, const struct sn_client *c)
 	int64_t n = p->npieces, k = 0;
 	int64_t cursor = n > 0 ? c->cursor % n : 0;
 	for (int64_t piece = 0; piece < n; piece++) {
-		bool cdn = sn_progress_cdn_has(p, piece);
-		if (!cdn && p->holders[piece].n == 0)
+		/* Only what the CDN has cached: its md5, which the client checks the piece
+		 * against, is known from then on. Peers can hold pieces before that: clients
+		 * that moved here from another supernode report the pieces they fetched there. */
+		if (!sn_progress_cdn_has(p, piece))
 			continue;
 		if (sn_client_has(c, piece) || sn_client_inflight((struct sn_client *)c, piece))
 			continue;

@@ -4,7 +4,9 @@
 # md5 against pieceMd5, report piece/suc and the next pull, finish; the reassembled content
 # must equal the source. Then: a second registration of the same URL (as a form) is a cache
 # hit (nginx saw one GET), the second client is sent to the first as a peer, failures
-# against that peer isolate it, and the last reports answer as the spec says.
+# against that peer isolate it, and the last reports answer as the spec says. Last, on a
+# second supernode: pieces that clients moved from another supernode report before this
+# one has cached them are handed out only once cached, with their md5.
 set -u
 source "$(dirname "$0")/../lib/isolate.sh"
 source "$top_srcdir/tests/lib/origin.sh"
@@ -14,7 +16,7 @@ work=$(mktemp -d /tmp/sn_protocol.XXXXXX)
 trap 'sn_stop; origin_stop_all; rm -rf "$work"' EXIT
 fail() {
 	echo "FAIL: $*"
-	[ -f "$work/sn/sn.log" ] && tail -n 30 "$work/sn/sn.log"
+	[ -f "${SN_HOME:-$work/sn}/sn.log" ] && tail -n 30 "${SN_HOME:-$work/sn}/sn.log"
 	exit 1
 }
 check() { # check DESCRIPTION ACTUAL EXPECTED
@@ -142,4 +144,37 @@ check "metrics report" "$(curl -s -XPOST -d "{\"taskId\":\"$TASK\",\"success\":t
 
 sn_stop
 check "exit status after SIGTERM" "$SN_EXIT" 0
+
+# 7. Clients that moved here from another supernode report pieces they fetched there, before
+# this supernode's CDN (slowed to 4 MB/s) has cached them: the pieces are handed out only
+# with their md5, that is once cached (a peer's piece without it crashed the supernode).
+sn_start "$work/sn2" --max-bandwidth 4MB || fail "second supernode"
+URL="$ORIGIN_URL/blob.bin?moved=1"
+reg=$(curl -s -XPOST -H 'Content-Type: application/json' -d "$(reg_json m1 15011)" \
+	"$SN_URL/peer/registry")
+TASK=$(jq -r .data.taskId <<<"$reg")
+[[ $TASK =~ ^[0-9a-f]{64}$ ]] || fail "moved client's registration: $reg"
+reg=$(curl -s -XPOST -H 'Content-Type: application/json' -d "$(reg_json m2 15012)" \
+	"$SN_URL/peer/registry")
+check "second moved client registered" "$(jq -r .code <<<"$reg")" 200
+suc=$(curl -s "$SN_URL/peer/piece/suc?taskId=$TASK&cid=m1&dstCid=elsewhere&pieceRange=8388608-12582911")
+check "a moved client reports a piece fetched elsewhere" "$(jq -r .code <<<"$suc")" 611
+seen=
+status=700
+for ((round = 0; round < 20; round++)); do
+	resp=$(pull m2 "" 502 "$status" "")
+	status=701
+	code=$(jq -r .code <<<"$resp" 2>/dev/null) || fail "pull of a moved client: '$resp'"
+	[ "$code" == 602 ] && continue
+	[ "$code" == 601 ] || fail "pull of a moved client answered $resp"
+	bad=$(jq -r '.data[] | select(.pieceMd5 | test("^[0-9a-f]{32}:[0-9]+$") | not) | .range' <<<"$resp")
+	[ -z "$bad" ] || fail "pieces handed out without their md5: $bad ($resp)"
+	seen+=" $(jq -r '[.data[].pieceNum | tostring] | join(" ")' <<<"$resp")"
+	[[ " $seen " == *" 2 "* ]] && break
+done
+[[ " $seen " == *" 2 "* ]] || fail "piece 2 never handed out (got:$seen)"
+echo "ok: pieces a moved client holds are handed out once cached, with their md5 (got:$seen)"
+check "the supernode still answers" "$(curl -s "$SN_URL/_ping")" "OK"
+sn_stop
+check "second supernode's exit status" "$SN_EXIT" 0
 echo "PASS: sn_protocol"

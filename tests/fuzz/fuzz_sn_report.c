@@ -133,9 +133,9 @@ static void pull(struct sn_progress *p, struct sn_client *c, const struct df_que
 	for (int i = 0; i < k; i++) {
 		CHECK(picks[i].piece >= 0 && picks[i].piece < p->npieces);
 		CHECK(!sn_client_has(c, picks[i].piece));
-		if (picks[i].src == SN_SRC_CDN) {
-			CHECK(sn_progress_cdn_has(p, picks[i].piece));
-		} else {
+		/* From peers too: the piece's md5, given with it, is known once the CDN has it. */
+		CHECK(sn_progress_cdn_has(p, picks[i].piece));
+		if (picks[i].src != SN_SRC_CDN) {
 			const struct sn_client *s = p->clients[picks[i].src];
 			CHECK(s && s != c && sn_client_usable(s) && sn_client_serves(s, picks[i].piece));
 			CHECK(s->load <= lim.up_limit);

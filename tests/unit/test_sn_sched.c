@@ -215,6 +215,9 @@ static const struct row rarest_rows[] = {
 	  "pieces 6; cdn 111111; client a; pick a => 0:cdn 1:cdn 2:cdn 3:cdn; snload 4" },
 	{ "only pieces the CDN has",
 	  "pieces 6; cdn 010100; client a; pick a => 1:cdn 3:cdn" },
+	{ "a piece peers hold but the CDN has not cached yet waits for it (its md5)",
+	  "pieces 3; cdn 000; client s; client a; serve s 111; pick a => ; cdn 010;"
+	  "pick a => 1:s" },
 	{ "rarest first, sources least loaded first",
 	  "pieces 4; cdn 1111; client a; client b; client c; client d;"
 	  "serve a 1110; serve b 1100; serve c 1000;"
