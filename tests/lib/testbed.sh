@@ -51,7 +51,8 @@
 #                                process that crashed (died of SIGSEGV, SIGABRT, SIGBUS...)
 #                                is named, and makes the script exit 1 if it would have
 #                                exited 0 (its logs are kept); so does a FATAL line (the
-#                                crash handler's) in any *.log* under TB_DIR.
+#                                crash handler's) or a sanitizer report in any *.log* under
+#                                TB_DIR (they are printed when the script fails).
 # Conventional addresses: TB_ORIGIN_ADDR=198.18.0.1, TB_SUPERNODE_ADDR=198.18.0.2 (more
 # supernodes at .3, .4, ...), clients from tb_client_addr.
 # Other variables: TB_HOSTS (array of host names, in order of creation).
@@ -231,6 +232,10 @@ link add name br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 agein
 link set br0 up
 EOF
 }
+
+# What a crash leaves in a log: our crash handler's line, MHD's panic, a sanitizer's report.
+_tb_crash_pats=(-e ": FATAL: signal" -e "FATAL: libmicrohttpd" -e "ERROR: AddressSanitizer"
+	-e ": runtime error: ")
 
 _tb_on_exit() {
 	local rc=$?
@@ -578,10 +583,11 @@ tb_teardown() {
 	done
 	[[ -n $(_tb_our_netns) ]] && _tb_err "teardown: namespaces left: $(_tb_our_netns | tr '\n' ' ')"
 	# A crash of a process we did not spawn ourselves (an uploader dfget started) is
-	# found by the FATAL line its crash handler wrote.
+	# found by the FATAL line its crash handler wrote; in a sanitizer build, by the
+	# sanitizer's report (the process then exits 1, not by a signal).
 	if [[ $rc == 0 && -n ${TB_DIR:-} && -d $TB_DIR ]] &&
-		grep -rqs -e ": FATAL: signal" -e "FATAL: libmicrohttpd" "$TB_DIR" --include='*.log*'; then
-		_tb_err "a program logged a crash (a FATAL line) under $TB_DIR"
+		grep -rqs "${_tb_crash_pats[@]}" "$TB_DIR" --include='*.log*'; then
+		_tb_err "a program logged a crash (a FATAL line or a sanitizer report) under $TB_DIR"
 		rc=1
 		TB_CRASHED=1
 	fi
@@ -590,8 +596,8 @@ tb_teardown() {
 		if [[ ${TB_KEEP:-0} == 1 || ($rc != 0 && $rc != 129 && $rc != 130 && $rc != 143) ]]; then
 			_tb_err "logs kept in $TB_DIR"
 			# a crashed program left its FATAL line and backtrace in its log: show them
-			grep -r -A 24 -e ": FATAL: signal" -e "FATAL: libmicrohttpd" "$TB_DIR" \
-				--include='*.log*' 2>/dev/null | head -60 >&2
+			grep -r -A 24 "${_tb_crash_pats[@]}" "$TB_DIR" --include='*.log*' 2>/dev/null |
+				head -60 >&2
 		else
 			rm -rf "$TB_DIR"
 		fi
