@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -222,12 +221,9 @@ static void test_panic_logged(void)
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	char path[128];
 	snprintf(path, sizeof(path), "%s/panic.log", dir);
-	fflush(NULL);
-	pid_t pid = fork();
+	pid_t pid = unit_fork_crasher();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
-		struct rlimit no_core = { 0, 0 };
-		setrlimit(RLIMIT_CORE, &no_core);
 		if (df_log_open(path) < 0)
 			_exit(3);
 		df_httpd_on_panic(NULL, "daemon.c", 42, "Close socket failed.");

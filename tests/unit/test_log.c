@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,12 +139,9 @@ static void test_crash_handler(void)
 	char path[128], err_path[128];
 	snprintf(path, sizeof(path), "%s/crash.log", dir);
 	snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
-	fflush(NULL);
-	pid_t pid = fork();
+	pid_t pid = unit_fork_crasher();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
-		struct rlimit no_core = { 0, 0 };
-		setrlimit(RLIMIT_CORE, &no_core);
 		int efd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (efd < 0 || dup2(efd, STDERR_FILENO) < 0)
 			_exit(2);

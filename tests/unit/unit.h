@@ -8,6 +8,8 @@
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 struct unit_test {
 	const char *name;
@@ -15,6 +17,19 @@ struct unit_test {
 };
 
 #define UNIT_TEST(fn) { #fn, fn }
+
+/* Fork a child that is meant to crash (a crash handler's test): it writes no core. Returns
+ * fork's value; the caller checks it is not negative. */
+static inline pid_t unit_fork_crasher(void)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core);
+	}
+	return pid;
+}
 
 static inline int unit_main(const char *suite_name, const struct unit_test *tests, size_t n)
 {
