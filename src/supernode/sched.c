@@ -42,7 +42,8 @@ static int32_t find_peer(struct sn_progress *p, const struct sn_client *c, int64
 }
 
 /* Fill p->scratch with the candidate keys of c, unordered: rarity << 32 | distance from
- * c's cursor. Returns how many. */
+ * c's cursor. Returns how many. Every candidate is cached by the CDN: the passes below
+ * rely on it. */
 static int64_t candidates(struct sn_progress *p, const struct sn_client *c)
 {
 	int64_t n = p->npieces, k = 0;
@@ -124,8 +125,7 @@ static void pass_peers(struct sn_progress *p, struct sn_client *c, struct pick_s
 		int32_t src = find_peer(p, c, piece, max_load, ps->probes);
 		if (src < 0) {
 			bool fresh = p->holders[piece].n + p->ninflight[piece] == 0;
-			if (!fresh || !sn_progress_cdn_has(p, piece) || ps->sn_free <= 0 ||
-			    c->sn_inflight >= ps->sn_cap)
+			if (!fresh || ps->sn_free <= 0 || c->sn_inflight >= ps->sn_cap)
 				continue;
 			src = SN_SRC_CDN;
 			ps->sn_free--;
@@ -143,7 +143,7 @@ static void pass_supernode(struct sn_progress *p, struct sn_client *c, struct pi
 		int64_t piece = key_piece(p->scratch[i], ps->cursor, p->npieces);
 		if (ps->sn_free <= 0 || c->sn_inflight >= ps->sn_cap)
 			break;
-		if (!sn_progress_cdn_has(p, piece) || sn_client_inflight(c, piece))
+		if (sn_client_inflight(c, piece))
 			continue;
 		ps->sn_free--;
 		sn_progress_start(p, c, piece, SN_SRC_CDN, ps->now_ms);
