@@ -91,8 +91,7 @@ fl_sn_signal() {
 	kill -s "$2" "$pid" 2>/dev/null && return 0
 	wait "$pid" 2>/dev/null
 	st=$?
-	echo "fl_sn_signal: the supernode in $1 (pid $pid) had already ended:" \
-		"$( ((st > 128)) && echo "signal $((st - 128)) ($(kill -l $((st - 128))))" || echo "exit status $st")" >&2
+	echo "fl_sn_signal: the supernode in $1 (pid $pid) had already ended: $(tb_status_text "$st")" >&2
 	return 1
 }
 

@@ -31,6 +31,7 @@
 #   tb_wait PID [TIMEOUT_S]      wait (default 60 s) for a spawned process; returns its exit
 #                                status, or 124 after killing it on timeout.
 #   tb_kill PID [SIGNAL]         send SIGNAL (default TERM), wait up to 5 s, then SIGKILL.
+#   tb_status_text STATUS        "exit status N", or "signal N (NAME)" for a status > 128.
 #   tb_tx_bytes NAME / tb_rx_bytes NAME
 #                                byte counters of the host's eth0. veth counts a GSO frame
 #                                once with one set of headers, so for bulk TCP these are the
@@ -469,6 +470,15 @@ tb_spawn() {
 	TB_WHAT[$TB_LAST_PID]="${1##*/} in $name"
 }
 
+# tb_status_text STATUS: "exit status N", or "signal N (NAME)" for a shell status above 128.
+tb_status_text() {
+	if (($1 > 128)); then
+		echo "signal $(($1 - 128)) ($(kill -l $(($1 - 128)) 2>/dev/null))"
+	else
+		echo "exit status $1"
+	fi
+}
+
 # _tb_report_crashes: name every spawned process that crashed (died of SIGSEGV, SIGABRT,
 # SIGBUS, SIGFPE, SIGILL, SIGTRAP or SIGSYS: a bug, never a signal a test sends); returns
 # 1 if one did.
@@ -482,7 +492,7 @@ _tb_report_crashes() {
 		4 | 5 | 6 | 7 | 8 | 11 | 31) ;;
 		*) continue ;;
 		esac
-		_tb_err "pid $p (${TB_WHAT[$p]:-?}) crashed: it died of signal $((st - 128)) ($(kill -l $((st - 128)) 2>/dev/null))"
+		_tb_err "pid $p (${TB_WHAT[$p]:-?}) crashed: it died of $(tb_status_text "$st")"
 		crashed=1
 	done
 	return $crashed
